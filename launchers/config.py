@@ -1,0 +1,114 @@
+"""Typed server configuration, one dataclass per server kind.
+
+These are the schemas of the `server` config group (registered by `sweeper.schema` as
+`base_server_<kind>`). Launchers take these dataclasses, never a DictConfig.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class ModelConfig:
+    """What is served. `name` is the served model name the client asks for."""
+
+    name: str = "sim-model"
+    # local folder or hub id handed to the server (vLLM's --model); None for the simulator
+    path: str | None = None
+    # local tokenizer folder (or hub id) for exact token counts; None = server-side estimate
+    tokenizer: str | None = None
+    # a generator that materialises `path`/`tokenizer` locally on first use (e.g. "tiny-random")
+    generate: str | None = None
+    max_model_len: int | None = None
+
+
+@dataclass
+class ServerConfig:
+    """Fields every server kind shares."""
+
+    kind: str = "external"
+    host: str = "127.0.0.1"
+    # None = a free port chosen at start
+    port: int | None = None
+    health_path: str = "/health"
+    ready_timeout_s: float = 120.0
+    # SIGTERM, then SIGKILL of the process group after this many seconds
+    stop_timeout_s: float = 15.0
+    env: dict[str, str] = field(default_factory=dict)
+    # reset the prefix cache between jobs that reuse this server
+    reset_prefix_cache: bool = True
+    # scrape GET /metrics every this many seconds during a job (0 = off)
+    metrics_interval_s: float = 1.0
+
+
+@dataclass
+class ExternalServerConfig(ServerConfig):
+    """An already running endpoint: no lifecycle."""
+
+    kind: str = "external"
+    base_url: str = "http://127.0.0.1:8000"
+    # name of the environment variable holding the API key (never the key itself)
+    api_key_env: str | None = None
+    reset_prefix_cache: bool = False
+
+
+@dataclass
+class CommandServerConfig(ServerConfig):
+    """Any server command. `{port}`, `{host}` and `{model}` / `{model_path}` are substituted in
+    each argv element (whole-string format fields only; no shell is involved)."""
+
+    kind: str = "command"
+    argv: list[str] = field(default_factory=list)
+    # base URL template; `{host}` and `{port}` substituted
+    base_url: str = "http://{host}:{port}"
+    api_key_env: str | None = None
+
+
+@dataclass
+class SimServerConfig(ServerConfig):
+    """The built-in simulator (`python -m launchers.sim`). Every field left None takes the
+    profile's value; the launcher passes each set field as `--<field-with-dashes> VALUE`."""
+
+    kind: str = "sim"
+    profile: str = "default"
+    max_num_seqs: int | None = None
+    max_num_batched_tokens: int | None = None
+    block_size: int | None = None
+    num_gpu_blocks: int | None = None
+    enable_prefix_caching: bool | None = None
+    tokens_per_chunk: int | None = None
+    step_overhead_ms: float | None = None
+    prefill_ms_per_token: float | None = None
+    decode_ms_per_seq: float | None = None
+    kv_read_ms_per_token: float | None = None
+    jitter: float | None = None
+    seed: int | None = None
+    # any further simulator option, passed as --key value (booleans as flags)
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class VllmServerConfig(ServerConfig):
+    """`vllm serve` (or `python -m vllm.entrypoints.openai.api_server`)."""
+
+    kind: str = "vllm"
+    # the Python interpreter of the environment vLLM lives in
+    executable: str = "python"
+    dtype: str | None = None
+    max_model_len: int | None = None
+    tensor_parallel_size: int | None = None
+    pipeline_parallel_size: int | None = None
+    data_parallel_size: int | None = None
+    gpu_memory_utilization: float | None = None
+    max_num_seqs: int | None = None
+    max_num_batched_tokens: int | None = None
+    enable_prefix_caching: bool | None = None
+    enable_chunked_prefill: bool | None = None
+    enforce_eager: bool | None = None
+    speculative_config: dict[str, Any] | None = None
+    # the rest of vLLM's CLI: booleans as flags, dicts as JSON
+    args: dict[str, Any] = field(default_factory=dict)
+    ready_timeout_s: float = 600.0
+    api_key_env: str | None = None

@@ -1,0 +1,78 @@
+"""Structured config: the typed `RunSpec` and the ConfigStore schemas behind `conf/`.
+
+Each YAML option of a group starts with `defaults: [base_<group>_<kind>]`, so a wrong type or an
+unknown key fails at composition with a message naming the key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hydra.core.config_store import ConfigStore
+
+from launchers.config import (
+    CommandServerConfig,
+    ExternalServerConfig,
+    ModelConfig,
+    ServerConfig,
+    SimServerConfig,
+    VllmServerConfig,
+)
+from sweeper.client.config import LoadConfig
+from sweeper.datasets.config import DatasetConfig, RandomDatasetConfig
+
+
+@dataclass
+class TrackingConfig:
+    enabled: bool = True
+    # MLflow tracking URI; SQLite under outputs/ by default
+    uri: str = "sqlite:///outputs/mlflow.db"
+    experiment: str = "sweeper"
+    # where artifacts go for a local (file/sqlite) store; None = MLflow's default
+    artifact_location: str | None = None
+    log_artifacts: bool = True
+    # seconds an MLflow call may take before the job gives up on tracking
+    timeout_s: float = 10.0
+
+
+@dataclass
+class SloConfig:
+    """Service-level objectives for goodput; None = no bound on that metric."""
+
+    ttft_ms: float | None = None
+    tpot_ms: float | None = None
+    e2el_ms: float | None = None
+
+
+@dataclass
+class RunSpec:
+    # top-level sweepable keys; groups refer to them by interpolation
+    concurrency: int | None = 1
+    request_rate: float = float("inf")
+    num_prompts: int = 100
+    seed: int = 0
+    model: ModelConfig = field(default_factory=ModelConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    load: LoadConfig = field(default_factory=LoadConfig)
+    tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    slo: SloConfig = field(default_factory=SloConfig)
+    percentiles: list[float] = field(default_factory=lambda: [50.0, 90.0, 99.0])
+    # print the vLLM-style result block
+    print_result: bool = True
+
+
+def register() -> None:
+    cs = ConfigStore.instance()
+    cs.store(name="base_config", node=RunSpec)
+    cs.store(group="model", name="base_model", node=ModelConfig)
+    for kind, node in {
+        "sim": SimServerConfig,
+        "vllm": VllmServerConfig,
+        "command": CommandServerConfig,
+        "external": ExternalServerConfig,
+    }.items():
+        cs.store(group="server", name=f"base_server_{kind}", node=node)
+    cs.store(group="dataset", name="base_dataset_random", node=RandomDatasetConfig)
+    cs.store(group="load", name="base_load", node=LoadConfig)
+    cs.store(group="tracking", name="base_tracking", node=TrackingConfig)
