@@ -55,11 +55,21 @@ def test_models_and_health_say_simulated(fast_sim: SimProcess) -> None:
 
 
 def test_streaming_completion_and_chat_match_ground_truth(fast_sim: SimProcess) -> None:
-    body = {"model": "sim-test", "prompt": PROMPT, "max_tokens": 20, "ignore_eos": True,
-            "stream": True, "stream_options": {"include_usage": True}}  # fmt: skip
-    chat = {"messages": [{"role": "user", "content": PROMPT}], "max_tokens": 12, "stream": True,
-            "ignore_eos": True,
-            "stream_options": {"include_usage": True, "continuous_usage_stats": True}}  # fmt: skip
+    body = {
+        "model": "sim-test",
+        "prompt": PROMPT,
+        "max_tokens": 20,
+        "ignore_eos": True,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    chat = {
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_tokens": 12,
+        "stream": True,
+        "ignore_eos": True,
+        "stream_options": {"include_usage": True, "continuous_usage_stats": True},
+    }
     got = asyncio.run(_many(fast_sim, [(COMPLETIONS, body), (CHAT, chat)], 2))
     comp, ch = got
     assert comp.status == 200 and comp.done
@@ -92,12 +102,21 @@ def test_metrics_parse_and_agree_with_the_client(fast_sim: SimProcess) -> None:
     text = fast_sim.get("/metrics")[1].decode()
     values = metric_values(text)
     names = {f.name for f in text_string_to_metric_families(text)}
-    for name in ("vllm:num_requests_running", "vllm:num_requests_waiting",
-                 "vllm:kv_cache_usage_perc", "vllm:prompt_tokens", "vllm:generation_tokens",
-                 "vllm:request_success", "vllm:num_preemptions", "vllm:prefix_cache_queries",
-                 "vllm:prefix_cache_hits", "vllm:time_to_first_token_seconds",
-                 "vllm:inter_token_latency_seconds", "vllm:e2e_request_latency_seconds",
-                 "vllm:request_queue_time_seconds"):  # fmt: skip
+    for name in (
+        "vllm:num_requests_running",
+        "vllm:num_requests_waiting",
+        "vllm:kv_cache_usage_perc",
+        "vllm:prompt_tokens",
+        "vllm:generation_tokens",
+        "vllm:request_success",
+        "vllm:num_preemptions",
+        "vllm:prefix_cache_queries",
+        "vllm:prefix_cache_hits",
+        "vllm:time_to_first_token_seconds",
+        "vllm:inter_token_latency_seconds",
+        "vllm:e2e_request_latency_seconds",
+        "vllm:request_queue_time_seconds",
+    ):
         assert name in names, name
     received = sum(g.tokens for g in got)
     assert values["vllm:generation_tokens_total"] == received
@@ -144,8 +163,15 @@ def test_sigterm_stops_fast_and_writes_ground_truth(tmp_path: Path) -> None:
 
         async def hang() -> None:  # a long stream still open at SIGTERM
             async with aiohttp.ClientSession() as session:
-                task = asyncio.create_task(stream(session, sim.base, COMPLETIONS,
-                    {"prompt": "x", "max_tokens": 8000, "ignore_eos": True, "stream": True}, "open"))  # fmt: skip
+                task = asyncio.create_task(
+                    stream(
+                        session,
+                        sim.base,
+                        COMPLETIONS,
+                        {"prompt": "x", "max_tokens": 8000, "ignore_eos": True, "stream": True},
+                        "open",
+                    )
+                )
                 await asyncio.sleep(0.3)
                 took = await asyncio.to_thread(sim.stop)
                 got = await task
