@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import resource
 import signal
 import sys
 from collections.abc import Sequence
@@ -101,8 +102,17 @@ async def serve(opts: argparse.Namespace, params: SimParams, tokenizer: PromptTo
     return 0
 
 
+def raise_open_file_limit() -> None:
+    """Thousands of concurrent streams need thousands of sockets (vLLM raises it too)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     opts, params = parse(argv)
+    raise_open_file_limit()
     logging.basicConfig(
         stream=sys.stderr,
         level=opts.log_level.upper(),
