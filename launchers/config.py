@@ -49,8 +49,8 @@ class ExternalServerConfig(ServerConfig):
 
     kind: str = "external"
     base_url: str = "http://127.0.0.1:8000"
-    # name of the environment variable holding the API key (never the key itself)
-    api_key_env: str | None = None
+    # an endpoint that is already up answers at once; don't wait long for one that isn't
+    ready_timeout_s: float = 5.0
     reset_prefix_cache: bool = False
 
 
@@ -63,7 +63,6 @@ class CommandServerConfig(ServerConfig):
     argv: list[str] = field(default_factory=list)
     # base URL template; `{host}` and `{port}` substituted
     base_url: str = "http://{host}:{port}"
-    api_key_env: str | None = None
 
 
 @dataclass
@@ -124,7 +123,13 @@ class VllmServerConfig(ServerConfig):
     enable_chunked_prefill: bool | None = None
     enforce_eager: bool | None = None
     speculative_config: dict[str, Any] | None = None
-    # the rest of vLLM's CLI: booleans as flags, dicts as JSON
+    # the rest of vLLM's CLI: `--key`; true → flag, false/None → left out, dict → JSON,
+    # list → values after the flag, anything else verbatim
     args: dict[str, Any] = field(default_factory=dict)
     ready_timeout_s: float = 600.0
+    # name of the environment variable holding the API key (never the key itself)
     api_key_env: str | None = None
+    # "auto" (cpu unless an NVIDIA device is visible), "cpu" or "gpu"
+    device: str = "auto"
+    # on CPU: KV-cache size in GiB (VLLM_CPU_KVCACHE_SPACE); None = vLLM's default
+    cpu_kvcache_space_gib: int | None = None
