@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from launchers.sim.http_app import SimState, build_app
+from launchers.sim.polling_server import install_poll
 from launchers.sim.profiles import PROFILES, SimParams, param_fields, resolve
 from launchers.sim.prompt_tokens import PromptTokenizer
 
@@ -73,6 +74,7 @@ async def serve(opts: argparse.Namespace, params: SimParams, tokenizer: PromptTo
         build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S
     )
     await runner.setup()
+    install_poll(runner, state.engine.poll)
     site = web.TCPSite(runner, opts.host, opts.port, shutdown_timeout=SHUTDOWN_GRACE_S)
     try:
         await site.start()

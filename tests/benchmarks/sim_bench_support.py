@@ -67,6 +67,54 @@ def post(url: str) -> None:
         pass
 
 
+# an idle asyncio loop's timer lateness: the floor any step clock on this machine sits on
+_FLOOR_PROBE = """
+import asyncio, json, sys, time
+async def main(duration_ns, period_ns):
+    loop = asyncio.get_running_loop()
+    late, done = [], loop.create_future()
+    end = time.monotonic_ns() + duration_ns
+    deadline = time.monotonic_ns() + period_ns
+    def tick():
+        nonlocal deadline
+        now = time.monotonic_ns()
+        late.append(now - deadline)
+        if now > end:
+            done.set_result(None)
+            return
+        deadline += period_ns
+        loop.call_at(deadline / 1e9, tick)
+    loop.call_at(deadline / 1e9, tick)
+    await done
+    print(json.dumps(late))
+asyncio.run(main(int(float(sys.argv[1]) * 1e9), int(float(sys.argv[2]) * 1e6)))
+"""
+
+
+@contextmanager
+def timer_floor(duration_s: float, period_ms: float = 5.0) -> Iterator[dict[str, float]]:
+    """Measures, in a separate process and while the body runs, how late an idle asyncio loop's
+    timers fire on this machine (percentiles in ms, filled in at exit)."""
+    probe = subprocess.Popen(
+        [sys.executable, "-c", _FLOOR_PROBE, str(duration_s), str(period_ms)],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    figures: dict[str, float] = {}
+    try:
+        yield figures
+    finally:
+        out, _ = probe.communicate(timeout=duration_s + 30)
+        late = sorted(json.loads(out))
+        for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+            figures[name] = late[min(len(late) - 1, int(q * len(late)))] / 1e6
+        figures["max"] = late[-1] / 1e6
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
+
+
 @dataclass
 class LoadResult:
     completed: int
