@@ -47,10 +47,24 @@ class BenchmarkRun:
     client_cpu_ns: int = 0
     # planned send offsets (s from t_start) of the open-loop schedule; empty for a closed loop
     planned_offsets_s: list[float] = field(default_factory=list)
+    # how late a 5 ms timer fired, sampled through the run: the client's own event-loop delay
+    # (what every timestamp may be late by when the client is the bottleneck)
+    loop_lag_ms: list[float] = field(default_factory=list)
 
     @property
     def measured(self) -> list[RequestRecord]:
         return [r for r in self.records if not r.warmup]
+
+
+LAG_PERIOD_NS = 5_000_000
+
+
+async def watch_loop(lags: list[float], stop: asyncio.Event) -> None:
+    """Sample the event loop's delay: how late a 5 ms sleep wakes up."""
+    while not stop.is_set():
+        t = _now()
+        await asyncio.sleep(LAG_PERIOD_NS / 1e9)
+        lags.append(max(_now() - t - LAG_PERIOD_NS, 0) / 1e6)
 
 
 def auth_headers(load: LoadConfig) -> dict[str, str]:
@@ -248,6 +262,9 @@ async def run_benchmark(
         gc.disable()
         try:
             with Progress(total, lambda: runner.done, load.progress):
+                lags: list[float] = []
+                stop = asyncio.Event()
+                watcher = asyncio.create_task(watch_loop(lags, stop))
                 cpu0 = time.process_time_ns()
                 t_start = _now()
                 if closed_duration:
@@ -257,6 +274,8 @@ async def run_benchmark(
                     await runner.run_fixed(records, spec_of, offsets, t_start)
                 t_end = _now()
                 cpu = time.process_time_ns() - cpu0
+                stop.set()
+                await watcher
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -275,4 +294,5 @@ async def run_benchmark(
         t_measure_start_ns=t_measure,
         client_cpu_ns=cpu,
         planned_offsets_s=[] if closed_duration else offsets.tolist(),
+        loop_lag_ms=lags,
     )
