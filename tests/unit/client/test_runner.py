@@ -6,6 +6,7 @@ import asyncio
 import time
 from typing import Any
 
+import numpy as np
 import pytest
 
 from sweeper.client import BenchmarkRun, LoadConfig, run_benchmark
@@ -205,3 +206,40 @@ def test_generate_backend_streaming_paths() -> None:
 def test_unknown_backend_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"load\.backend"):
         run(FakeBehaviour(), specs(1), backend="nope")
+
+
+def test_trace_schedule_replays_arrival_times() -> None:
+    reqs = specs(4, out=1)
+    for spec, ts in zip(reqs, [100.0, 100.3, 100.1, 100.2], strict=True):
+        spec.arrival_s = ts
+    result, _ = run(FakeBehaviour(), reqs, schedule="trace", trace_speedup=2.0)
+    offsets = [(r.t_scheduled_ns - result.t_start_ns) / 1e9 for r in result.records]
+    assert offsets == pytest.approx([0.0, 0.15, 0.05, 0.1])
+    order = sorted(result.records, key=lambda r: r.t_dispatch_ns)
+    assert [r.index for r in order] == [0, 2, 3, 1]
+
+
+def test_trace_schedule_needs_timestamps() -> None:
+    with pytest.raises(ConfigError, match="no timestamp"):
+        run(FakeBehaviour(), specs(2), schedule="trace")
+
+
+def test_warmup_seconds_exclude_the_first_window() -> None:
+    result, _ = run(
+        FakeBehaviour(), specs(30, out=1), request_rate=100.0, burstiness=float("inf"),
+        warmup_s=0.1,
+    )  # fmt: skip
+    warm = [r for r in result.records if r.warmup]
+    # evenly spaced at 10 ms from 10 ms: offsets < 100 ms are the first 9
+    assert len(warm) == 9 and len(result.measured) == 21
+    assert result.t_measure_start_ns == result.t_start_ns + 100_000_000
+
+
+def test_linear_ramp_speeds_up() -> None:
+    result, _ = run(
+        FakeBehaviour(), specs(21, out=1), ramp_up_strategy="linear", ramp_up_start_rps=20.0,
+        ramp_up_end_rps=200.0, burstiness=float("inf"),
+    )  # fmt: skip
+    sched = sorted(r.t_scheduled_ns for r in result.records)
+    gaps = np.diff(sched) / 1e9
+    assert gaps[0] == pytest.approx(1 / 29.0, rel=1e-3) and gaps[-1] == pytest.approx(1 / 200.0)
