@@ -243,3 +243,32 @@ def test_linear_ramp_speeds_up() -> None:
     sched = sorted(r.t_scheduled_ns for r in result.records)
     gaps = np.diff(sched) / 1e9
     assert gaps[0] == pytest.approx(1 / 29.0, rel=1e-3) and gaps[-1] == pytest.approx(1 / 200.0)
+
+
+def test_worker_processes_split_the_run() -> None:
+    result, server = run(
+        FakeBehaviour(ttft_s=0.01), specs(40, out=3), concurrency=4, workers=2,
+        warmup_requests=1,
+    )  # fmt: skip
+    measured = result.measured
+    assert [r.index for r in measured] == list(range(40)) and all(r.success for r in measured)
+    assert server.seen.peak_in_flight <= 4
+    sent = {h["x-request-id"] for h in server.seen.headers if "x-request-id" in h}
+    assert sent == {r.request_id for r in result.records}
+    assert all(r.t_send_ns >= result.t_start_ns for r in measured)
+    assert result.t_end_ns >= max(r.t_end_ns for r in measured) and result.client_cpu_ns > 0
+
+
+def test_worker_processes_open_loop_keep_the_schedule() -> None:
+    result, _ = run(FakeBehaviour(), specs(30, out=1), request_rate=100.0, workers=3, seed=4)
+    from sweeper.client.schedule import rate_offsets
+
+    planned = rate_offsets(LoadConfig(request_rate=100.0, seed=4), 30)
+    got = [(r.t_scheduled_ns - result.t_start_ns) / 1e9 for r in result.records]
+    assert got == pytest.approx(planned.tolist(), abs=1e-6)
+
+
+def test_worker_processes_closed_loop_for_a_duration() -> None:
+    result, _ = run(FakeBehaviour(), specs(3, out=1), concurrency=2, workers=2, duration_s=0.3)
+    idx = [r.index for r in result.records]
+    assert len(idx) == len(set(idx)) >= 4 and all(r.success for r in result.records)
