@@ -55,7 +55,7 @@ def result_block(summary: dict[str, Any], title: str = "Serving Benchmark Result
             ):
                 lines.append(_line(f"P{k[1 : -len(suffix)]} {name} (ms):", float(v)))
     extra = s.get("sweeper") or {}
-    errors = extra.get("errors") or {}
+    errors = extra.get("errors_by_reason") or {}
     if errors:
         lines.append("{s:{c}^{n}}".format(s="Errors", n=50, c="-"))
         for reason, n in sorted(errors.items(), key=lambda kv: -kv[1]):

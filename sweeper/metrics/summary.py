@@ -128,7 +128,7 @@ def extras(
         "warmup_excluded": len(run.records) - len(measured),
         "peak_concurrency": peak_concurrency([(r.t_send_ns, r.t_end_ns) for r in measured]),
         "peak_output_tokens_per_s": max_output_tokens_per_s(ok),
-        "errors": dict(Counter(error_reason(r.error) for r in measured if r.error)),
+        "errors_by_reason": dict(Counter(error_reason(r.error) for r in measured if r.error)),
         "itl_per_token": bool(ok) and all(r.exact_chunk_tokens for r in ok),
         "output_len_mismatch": sum(
             1

@@ -10,7 +10,7 @@ def summary() -> dict:
         "request_throughput": 16.0, "request_goodput": None, "output_throughput": 200.0,
         "max_output_tokens_per_s": 260.0, "max_concurrent_requests": 8,
         "total_token_throughput": 600.0,
-        "sweeper": {"errors": {"timeout": 1}},
+        "sweeper": {"errors_by_reason": {"timeout": 1}},
     }  # fmt: skip
     for key in ("ttft", "tpot", "itl", "e2el"):
         s |= {f"mean_{key}_ms": 1.5, f"median_{key}_ms": 1.25, f"p99_{key}_ms": 9.0}

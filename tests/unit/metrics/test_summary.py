@@ -128,7 +128,7 @@ def test_all_failed_gives_zeros() -> None:
     s = summarize(run, SloConfig(ttft_ms=1), [99])
     assert (s["completed"], s["failed"]) == (0, 1)
     assert s["mean_ttft_ms"] == 0.0 and s["p99_e2el_ms"] == 0.0 and s["request_goodput"] == 0.0
-    assert s["sweeper"]["errors"] == {"http_500": 1}
+    assert s["sweeper"]["errors_by_reason"] == {"http_500": 1}
 
 
 def test_extras_and_queue_keys_with_a_cap() -> None:
@@ -143,7 +143,7 @@ def test_extras_and_queue_keys_with_a_cap() -> None:
     x = s["sweeper"]
     # A [0, 250], D [0, 100], C (failed) [5, 20], B [10, 50]: all four at 10..20 ms
     assert x["peak_concurrency"] == 4
-    assert x["errors"] == {"http_500": 1}
+    assert x["errors_by_reason"] == {"http_500": 1}
     # expected 4 tokens each: B (1 token) is the only successful mismatch
     assert x["itl_per_token"] is True and x["output_len_mismatch"] == 1
     assert x["client_cpu_us_per_output_token"] == pytest.approx(9000 / 9)
