@@ -72,6 +72,9 @@ def main() -> None:
     code = 0
     try:
         _app()
+    except ValueError as e:  # Hydra's own command-line checks (e.g. -m together with --cfg)
+        print(f"[sweeper] {e}", file=sys.stderr)
+        code = 2
     except KeyboardInterrupt as e:
         status = "KILLED"
         code = 143 if isinstance(e, Terminated) else 130

@@ -98,7 +98,7 @@ def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome) -> None:
 
 
 def _top_error(summary: dict[str, Any]) -> str:
-    errors = summary.get("sweeper", {}).get("errors", {})
+    errors = summary.get("sweeper", {}).get("errors_by_reason", {})
     if isinstance(errors, dict) and errors:
         return max(errors.items(), key=lambda kv: kv[1])[0]
     return "unknown error"

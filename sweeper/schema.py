@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
 
 from launchers.config import (
     CommandServerConfig,
@@ -52,6 +53,9 @@ class RunSpec:
     request_rate: float = float("inf")
     num_prompts: int = 100
     seed: int = 0
+    # with -m, every grid point runs `repeats` times (repeat = 0..repeats-1, seeds seed+repeat)
+    repeats: int = 1
+    repeat: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
@@ -64,6 +68,9 @@ class RunSpec:
 
 
 def register() -> None:
+    if not OmegaConf.has_resolver("add"):
+        # ${add:${seed},${repeat}}: a distinct, recorded seed per repeat
+        OmegaConf.register_new_resolver("add", lambda *xs: sum(int(x) for x in xs))
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=RunSpec)
     cs.store(group="model", name="base_model", node=ModelConfig)
