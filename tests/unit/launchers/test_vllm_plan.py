@@ -96,16 +96,6 @@ def test_env_dev_mode_tmpdir_kvcache_and_user_env(tmp_path: Path) -> None:
     assert "VLLM_CPU_KVCACHE_SPACE" not in vllm.plan(MODEL, gpu, 1, tmp_path).env
 
 
-def test_api_key_goes_to_env_not_argv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MY_KEY", "s3cret")
-    p = vllm.plan(MODEL, cfg(api_key_env="MY_KEY"), 1, tmp_path)
-    assert p.env["VLLM_API_KEY"] == "s3cret"
-    assert not any("s3cret" in x for x in p.argv)
-    monkeypatch.delenv("MY_KEY")
-    with pytest.raises(ConfigError, match=r"server\.api_key_env: .*MY_KEY"):
-        vllm.plan(MODEL, cfg(api_key_env="MY_KEY"), 1, tmp_path)
-
-
 def test_bad_inputs_name_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^model\.path"):
         vllm.plan(ModelConfig(name="m"), cfg(), 1, tmp_path)
