@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -91,7 +93,7 @@ def test_env_dev_mode_tmpdir_kvcache_and_user_env(tmp_path: Path) -> None:
     assert p.env["VLLM_CPU_KVCACHE_SPACE"] == "3"
     assert p.env["VLLM_LOGGING_LEVEL"] == "DEBUG"
     assert Path(p.env["TMPDIR"]).is_dir()
-    assert Path(p.env["TMPDIR"]).parent == tmp_path / "server"
+    assert (tmp_path / "server" / "tmp").resolve() == Path(p.env["TMPDIR"]).resolve()
     gpu = VllmServerConfig(executable=sys.executable, device="gpu", cpu_kvcache_space_gib=3)
     assert "VLLM_CPU_KVCACHE_SPACE" not in vllm.plan(MODEL, gpu, 1, tmp_path).env
 
@@ -136,3 +138,24 @@ def test_conf_server_vllm_composes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert server.host == "127.0.0.1"
     assert c.model.generate == "tiny-random"
     assert c.model.name == "tiny-random"
+
+
+def test_long_workdir_gets_a_short_tmpdir_for_zmq_sockets(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / "servers" / "server-0123abcd-0"
+    p = vllm.plan(MODEL, cfg(), 1, deep)
+    tmpdir = Path(p.env["TMPDIR"])
+    assert len(str(tmpdir)) + 1 + 36 <= 107 - 8
+    assert tmpdir.is_dir()
+    assert (deep / "tmp").resolve() == tmpdir.resolve()  # findable from the server's folder
+    assert vllm.plan(MODEL, cfg(), 2, deep).env["TMPDIR"] == str(tmpdir)  # stable per workdir
+    (deep / "tmp").unlink()
+    tmpdir.rmdir()
+
+
+def test_short_workdir_keeps_its_own_tmp() -> None:
+    short = Path(tempfile.mkdtemp(prefix="sw-"))
+    try:
+        tmpdir = Path(vllm.plan(MODEL, cfg(), 1, short / "server").env["TMPDIR"])
+        assert tmpdir == short / "server" / "tmp" and tmpdir.is_dir() and not tmpdir.is_symlink()
+    finally:
+        shutil.rmtree(short)
