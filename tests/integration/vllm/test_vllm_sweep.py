@@ -53,7 +53,10 @@ def test_concurrency_sweep_one_server_exact_tokens(vllm_python: str, tmp_path: P
         scraped = pd.read_parquet(sweep.sweep_dir / job / "server_metrics.parquet")
         kv = scraped[scraped["name"] == "vllm:kv_cache_usage_perc"]
         assert kv["t_ns"].nunique() >= 2, "the /metrics time series is there"
-        assert "Application startup complete" in (sweep.sweep_dir / job / "server.log").read_text()
+        log = (sweep.sweep_dir / job / "server.log").read_text()  # this job's part of the log
+        assert 'POST /v1/completions HTTP/1.1" 200' in log
+    first_log = (sweep.sweep_dir / "0" / "server.log").read_text()
+    assert "Application startup complete" in first_log
     assert not psutil.pid_exists(extras[0]["server_pid"])
     assert vllm_processes(str(tmp_path)) == []
     runs = job_runs(sweep)

@@ -4,6 +4,7 @@ import json
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,16 @@ from sweeper.schema import register
 
 CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf")
 MODEL = ModelConfig(name="my model", path="/models/x", tokenizer="/models/x", max_model_len=512)
+
+
+@pytest.fixture(autouse=True)
+def remove_short_tmpdirs() -> Iterator[None]:
+    """Plans for deep workdirs create /tmp/sweeper-vllm-*; remove the ones a test made."""
+    pattern = "sweeper-vllm-*"
+    before = set(Path(tempfile.gettempdir()).glob(pattern))
+    yield
+    for made in set(Path(tempfile.gettempdir()).glob(pattern)) - before:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def cfg(**kw: object) -> VllmServerConfig:
