@@ -49,8 +49,8 @@ class ExternalServerConfig(ServerConfig):
 
     kind: str = "external"
     base_url: str = "http://127.0.0.1:8000"
-    # name of the environment variable holding the API key (never the key itself)
-    api_key_env: str | None = None
+    # an endpoint that is already up answers at once; don't wait long for one that isn't
+    ready_timeout_s: float = 5.0
     reset_prefix_cache: bool = False
 
 
@@ -63,7 +63,6 @@ class CommandServerConfig(ServerConfig):
     argv: list[str] = field(default_factory=list)
     # base URL template; `{host}` and `{port}` substituted
     base_url: str = "http://{host}:{port}"
-    api_key_env: str | None = None
 
 
 @dataclass
@@ -85,6 +84,22 @@ class SimServerConfig(ServerConfig):
     kv_read_ms_per_token: float | None = None
     jitter: float | None = None
     seed: int | None = None
+    max_model_len: int | None = None
+    # "fcfs" or "priority"
+    scheduling_policy: str | None = None
+    # mean of the seeded output length when max_tokens/ignore_eos do not fix it
+    output_len_mean: int | None = None
+    output_token_text: str | None = None
+    # fault injection: fractions of requests answered 500 / 429, streams cut, stalls
+    fail_500_rate: float | None = None
+    fail_429_rate: float | None = None
+    cut_stream_rate: float | None = None
+    stall_rate: float | None = None
+    stall_s: float | None = None
+    # exit (code 70) on request number crash_after + 1
+    crash_after: int | None = None
+    # /health answers 503 for this many seconds after start
+    slow_start_s: float | None = None
     # any further simulator option, passed as --key value (booleans as flags)
     args: dict[str, Any] = field(default_factory=dict)
 
@@ -108,7 +123,13 @@ class VllmServerConfig(ServerConfig):
     enable_chunked_prefill: bool | None = None
     enforce_eager: bool | None = None
     speculative_config: dict[str, Any] | None = None
-    # the rest of vLLM's CLI: booleans as flags, dicts as JSON
+    # the rest of vLLM's CLI: `--key`; true → flag, false/None → left out, dict → JSON,
+    # list → values after the flag, anything else verbatim
     args: dict[str, Any] = field(default_factory=dict)
     ready_timeout_s: float = 600.0
+    # name of the environment variable holding the API key (never the key itself)
     api_key_env: str | None = None
+    # "auto" (cpu unless an NVIDIA device is visible), "cpu" or "gpu"
+    device: str = "auto"
+    # on CPU: KV-cache size in GiB (VLLM_CPU_KVCACHE_SPACE); None = vLLM's default
+    cpu_kvcache_space_gib: int | None = None

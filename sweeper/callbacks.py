@@ -1,9 +1,30 @@
-"""Hydra callbacks (placeholder; the sweep-level MLflow run is opened here)."""
+"""Hydra callback: open the sweep's MLflow parent run before the first job, close it after the
+last (the CLI closes it too, since Hydra skips `on_multirun_end` when a job raises)."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+from typing import Any
+
 from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
+
+from sweeper import sweep
+from sweeper.schema import TrackingConfig
+
+log = logging.getLogger(__name__)
 
 
 class SweepCallback(Callback):
-    pass
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        tracking: TrackingConfig = OmegaConf.to_object(config.tracking)  # type: ignore[assignment]
+        sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
+        overrides = list(config.hydra.overrides.task)
+        sweep.current().open(sweep_dir, tracking, overrides)
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from launchers.pool import default_pool
+
+        default_pool().close()
+        sweep.current().close()

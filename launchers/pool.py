@@ -1,0 +1,161 @@
+"""The server pool: one server at a time, reused by consecutive jobs with the same fingerprint.
+
+`acquire` returns a `Lease` for the job: a fresh server when the fingerprint changed (the previous
+one is stopped first), the running one otherwise (its prefix cache reset). `close` stops whatever
+runs; it is registered with atexit and called by the sweep on Ctrl-C / SIGTERM.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import logging
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from launchers.config import ExternalServerConfig, ModelConfig, ServerConfig
+from launchers.kinds import LaunchPlan, command, sim
+from launchers.process import ServerProcess, free_port, wait_until_ready
+from sweeper.errors import ConfigError, ServerStartError
+
+log = logging.getLogger(__name__)
+
+Planner = Callable[[ModelConfig, ServerConfig, int, Path], LaunchPlan]
+
+# fields that change how we wait for or talk to a server, not what the server is
+_NOT_IDENTITY = {"ready_timeout_s", "stop_timeout_s", "reset_prefix_cache", "metrics_interval_s"}
+
+
+def planners() -> dict[str, Planner]:
+    found: dict[str, Planner] = {"sim": sim.plan, "command": command.plan}  # type: ignore[dict-item]
+    try:
+        from launchers.kinds import vllm
+    except ImportError:
+        pass
+    else:
+        found["vllm"] = vllm.plan  # type: ignore[assignment]
+    return found
+
+
+def fingerprint(model: ModelConfig, server: ServerConfig) -> str:
+    """A stable hash of everything that changes what the server is."""
+    ident = {
+        "model": asdict(model),
+        "server": {k: v for k, v in asdict(server).items() if k not in _NOT_IDENTITY},
+    }
+    executable = getattr(server, "executable", None) or (
+        sys.executable if server.kind == "sim" else None
+    )
+    if executable:
+        ident["executable"] = shutil.which(executable) or executable
+    blob = json.dumps(ident, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+@dataclass
+class Lease:
+    """What a job gets from the pool."""
+
+    base_url: str
+    fingerprint: str
+    reused: bool
+    pid: int | None = None
+    simulated: bool = False
+    log_path: Path | None = None
+    # where this job's part of the server log starts
+    log_offset: int = 0
+
+
+@dataclass
+class _Running:
+    fingerprint: str
+    base_url: str
+    process: ServerProcess | None
+    simulated: bool
+    reset_prefix_cache: bool
+
+    def alive(self) -> bool:
+        return self.process is None or self.process.alive()
+
+
+class ServerPool:
+    def __init__(self) -> None:
+        self._running: _Running | None = None
+        self.starts = 0
+
+    def acquire(self, model: ModelConfig, server: ServerConfig, log_dir: Path) -> Lease:
+        fp = fingerprint(model, server)
+        run = self._running
+        if run is not None and run.fingerprint == fp and run.alive():
+            if run.reset_prefix_cache and run.process is not None:
+                run.process.reset_prefix_cache()
+            return self._lease(run, reused=True)
+        if run is not None and not run.alive():
+            log.warning("server %s died since the last job; starting a new one", run.base_url)
+        self.close()
+        self._running = self._start(model, server, fp, log_dir)
+        return self._lease(self._running, reused=False)
+
+    def _lease(self, run: _Running, reused: bool) -> Lease:
+        proc = run.process
+        offset = 0
+        if proc is not None and reused:
+            try:
+                offset = proc.log_path.stat().st_size
+            except OSError:
+                offset = 0
+        return Lease(
+            base_url=run.base_url,
+            fingerprint=run.fingerprint,
+            reused=reused,
+            pid=proc.pid if proc else None,
+            simulated=run.simulated,
+            log_path=proc.log_path if proc else None,
+            log_offset=offset,
+        )
+
+    def _start(self, model: ModelConfig, server: ServerConfig, fp: str, log_dir: Path) -> _Running:
+        if isinstance(server, ExternalServerConfig):
+            plan = LaunchPlan(argv=[], base_url=server.base_url, health_path=server.health_path)
+            try:
+                wait_until_ready(plan, server.ready_timeout_s)
+            except ServerStartError as e:
+                raise ServerStartError(f"external server {server.base_url}: {e}") from None
+            return _Running(fp, server.base_url, None, False, server.reset_prefix_cache)
+        planner = planners().get(server.kind)
+        if planner is None:
+            raise ConfigError(f"server.kind: unknown server kind {server.kind!r}")
+        port = server.port or free_port(server.host)
+        workdir = log_dir / f"server-{fp[:8]}-{self.starts}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        plan = planner(model, server, port, workdir)
+        proc = ServerProcess(plan, workdir / "server.log", server.stop_timeout_s)
+        self.starts += 1
+        proc.wait_ready(server.ready_timeout_s)
+        log.info("server ready at %s (pid %d)", plan.base_url, proc.pid)
+        return _Running(fp, plan.base_url, proc, plan.simulated, server.reset_prefix_cache)
+
+    def server_alive(self) -> bool:
+        return self._running is not None and self._running.alive()
+
+    def close(self) -> None:
+        run, self._running = self._running, None
+        if run is not None and run.process is not None:
+            code = run.process.stop()
+            log.info("server %d stopped (exit code %s)", run.process.pid, code)
+
+
+_default: ServerPool | None = None
+
+
+def default_pool() -> ServerPool:
+    """The process-wide pool; stopped at interpreter exit whatever happens."""
+    global _default
+    if _default is None:
+        _default = ServerPool()
+        atexit.register(_default.close)
+    return _default

@@ -1,0 +1,207 @@
+"""Run a `LaunchPlan` as a server process: own process group, log file, readiness, clean stop.
+
+Every server is started in a new session (its own process group) so that stopping it can signal
+the whole group, and with PR_SET_PDEATHSIG so that it dies with us even if we are SIGKILLed.
+Readiness is polled synchronously (no benchmark is running yet); stop is SIGTERM to the server's
+pid, a wait, then SIGKILL to whatever is left of its group.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from launchers.kinds import LaunchPlan
+from sweeper.errors import ServerStartError
+
+log = logging.getLogger(__name__)
+
+LOG_TAIL_LINES = 20
+_PR_SET_PDEATHSIG = 1
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def _die_with_parent() -> None:
+    """Runs in the child between fork and exec: SIGTERM it when the parent thread dies."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
+    """GET returning (status, body); status 0 when nothing answered."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, b""
+    except (urllib.error.URLError, OSError, TimeoutError):
+        return 0, b""
+
+
+def lists_model(body: bytes, name: str) -> bool:
+    try:
+        data = json.loads(body)
+        return any(m.get("id") == name for m in data.get("data", []))
+    except (ValueError, AttributeError, TypeError):
+        return False
+
+
+def wait_until_ready(
+    plan: LaunchPlan,
+    timeout_s: float,
+    exited: Callable[[], int | None] = lambda: None,
+    describe_failure: Callable[[str], str] = lambda msg: msg,
+) -> None:
+    """Poll `/health` (and `/v1/models` when the plan names a served model) until both answer.
+
+    `exited` returns the exit code once the server process is gone (fail fast);
+    `describe_failure` decorates the error message (e.g. with the log tail).
+    """
+    deadline = time.monotonic() + timeout_s
+    health = plan.base_url.rstrip("/") + plan.health_path
+    last = "no answer"
+    while True:
+        code = exited()
+        if code is not None:
+            raise ServerStartError(describe_failure(f"server exited with code {code} before ready"))
+        status, _ = http_get(health)
+        if status == 200:
+            if plan.served_model is None:
+                return
+            m_status, body = http_get(plan.base_url.rstrip("/") + "/v1/models")
+            if m_status == 200 and lists_model(body, plan.served_model):
+                return
+            last = f"/v1/models does not list {plan.served_model!r} yet"
+        else:
+            last = f"{health} answered {status or 'nothing'}"
+        if time.monotonic() > deadline:
+            raise ServerStartError(
+                describe_failure(f"server not ready after {timeout_s:g}s ({last})")
+            )
+        time.sleep(0.2)
+
+
+class ServerProcess:
+    """One started server process (see module doc)."""
+
+    def __init__(self, plan: LaunchPlan, log_path: Path, stop_timeout_s: float = 15.0) -> None:
+        self.plan = plan
+        self.log_path = log_path
+        self.stop_timeout_s = stop_timeout_s
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_file = log_path.open("ab")
+        env = {**os.environ, **plan.env}
+        log.info("starting server: %s", " ".join(plan.argv))
+        try:
+            self.proc = subprocess.Popen(
+                plan.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=self._log_file,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,
+                preexec_fn=_die_with_parent,  # servers are started from one thread
+            )
+        except OSError as e:
+            self._log_file.close()
+            raise ServerStartError(f"cannot run {plan.argv[0]!r}: {e.strerror or e}") from e
+        self.pid = self.proc.pid
+
+    @property
+    def base_url(self) -> str:
+        return self.plan.base_url
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def wait_ready(self, timeout_s: float) -> None:
+        def describe(msg: str) -> str:
+            tail = log_tail(self.log_path)
+            return f"{msg}; last lines of {self.log_path}:\n{tail}" if tail else msg
+
+        try:
+            wait_until_ready(self.plan, timeout_s, self.proc.poll, describe)
+        except BaseException:
+            self.stop()
+            raise
+
+    def reset_prefix_cache(self) -> bool:
+        req = urllib.request.Request(
+            self.base_url.rstrip("/") + "/reset_prefix_cache", method="POST"
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return 200 <= resp.status < 300
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self) -> int | None:
+        """SIGTERM the server, wait, SIGKILL its process group; returns the exit code."""
+        try:
+            if self.proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(self.stop_timeout_s)
+                except subprocess.TimeoutExpired:
+                    log.warning("server %d ignored SIGTERM; killing its group", self.pid)
+            # whatever the server left in its group (workers, engine cores) goes too
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(5)
+            wait_group_gone(self.pid)
+            return self.proc.returncode
+        finally:
+            self._log_file.close()
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of a process group."""
+    members = []
+    for p in psutil.process_iter(["pid", "status"]):
+        try:
+            if os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                members.append(p.pid)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return members
+
+
+def wait_group_gone(pgid: int, timeout_s: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while group_members(pgid):
+        if time.monotonic() > deadline:
+            log.warning("process group %d still has members after SIGKILL", pgid)
+            return False
+        time.sleep(0.05)
+    return True

@@ -1,0 +1,115 @@
+"""`python -m launchers.sim`: the command line (one option per `SimParams` field) and the server
+lifecycle (SIGTERM/SIGINT → stop within ~1 s, ground truth written)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from aiohttp import web
+
+from launchers.sim.http_app import SimState, build_app
+from launchers.sim.profiles import PROFILES, SimParams, param_fields, resolve
+from launchers.sim.prompt_tokens import PromptTokenizer
+
+log = logging.getLogger("launchers.sim")
+
+# options that are not simulator parameters
+FIXED_OPTIONS = (
+    "host",
+    "port",
+    "served_model_name",
+    "profile",
+    "ground_truth_out",
+    "tokenizer",
+    "log_level",
+)
+# how long open connections get to finish once a stop is asked for
+SHUTDOWN_GRACE_S = 0.3
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m launchers.sim",
+        description="A vLLM-like OpenAI-compatible server whose numbers are simulated.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--served-model-name", default="sim-model")
+    parser.add_argument("--profile", default="default", choices=sorted(PROFILES))
+    parser.add_argument("--ground-truth-out", default=None, help="JSONL written on shutdown")
+    parser.add_argument("--tokenizer", default=None, help="local folder with tokenizer.json")
+    parser.add_argument("--log-level", default="INFO")
+    group = parser.add_argument_group("simulator parameters (default: the profile's value)")
+    for name, kind in param_fields().items():
+        flag = "--" + name.replace("_", "-")
+        if kind is bool:
+            group.add_argument(flag, action=argparse.BooleanOptionalAction, default=None)
+        else:
+            group.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper())
+    return parser
+
+
+def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, SimParams]:
+    parser = build_parser()
+    opts = parser.parse_args(argv)
+    overrides: dict[str, Any] = {name: getattr(opts, name) for name in param_fields()}
+    try:
+        params = resolve(opts.profile, overrides)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return opts, params
+
+
+async def serve(opts: argparse.Namespace, params: SimParams, tokenizer: PromptTokenizer) -> int:
+    state = SimState(params, opts.served_model_name, opts.profile, tokenizer)
+    runner = web.AppRunner(
+        build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S
+    )
+    await runner.setup()
+    site = web.TCPSite(runner, opts.host, opts.port, shutdown_timeout=SHUTDOWN_GRACE_S)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        log.error("cannot listen on %s:%s: %s", opts.host, opts.port, exc.strerror or exc)
+        return 1
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "simulated vLLM (profile %s, model %s) listening on http://%s:%d; tokens counted by %s",
+        opts.profile,
+        opts.served_model_name,
+        opts.host,
+        opts.port,
+        f"tokenizer {opts.tokenizer}" if tokenizer.exact else "the built-in estimate",
+    )
+    await stop.wait()
+    log.info("stopping")
+    state.stop()
+    await runner.cleanup()
+    if opts.ground_truth_out:
+        count = state.truth.write_jsonl(opts.ground_truth_out)
+        log.info("ground truth of %d requests written to %s", count, opts.ground_truth_out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    opts, params = parse(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=opts.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        tokenizer = PromptTokenizer(opts.tokenizer)
+    except ValueError as exc:
+        build_parser().error(str(exc))
+    return asyncio.run(serve(opts, params, tokenizer))

@@ -1,0 +1,196 @@
+"""The /v1/completions and /v1/chat/completions handlers: parse, queue in the engine, stream."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from launchers.sim.faults import FAULT_MESSAGES, FaultPlan
+from launchers.sim.ground_truth import RequestTruth
+from launchers.sim.kv_cache import block_hashes
+from launchers.sim.openai_api import DONE, ApiError, ParsedRequest, ResponseShaper, parse_request
+from launchers.sim.scheduler import SimRequest, Status
+
+if TYPE_CHECKING:
+    from launchers.sim.http_app import SimState
+
+log = logging.getLogger("launchers.sim")
+
+SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+CRASH_EXIT_CODE = 70
+
+
+def error_response(truth: RequestTruth, error: ApiError) -> web.Response:
+    truth.status = error.status
+    truth.error = error.message
+    truth.finish_ns = time.monotonic_ns()
+    return web.json_response(error.body(), status=error.status)
+
+
+async def handle_generation(request: web.Request, chat: bool) -> web.StreamResponse:
+    arrival = time.monotonic_ns()
+    state: SimState = request.app["sim"]
+    truth = state.truth.new(request.headers.get("x-request-id"), request.path, arrival)
+    state.num_received += 1
+    crash_after = state.params.crash_after
+    if crash_after and state.num_received > crash_after:
+        log.error("simulated crash after %d requests (fault injection)", crash_after)
+        os._exit(CRASH_EXIT_CODE)
+    try:
+        body = await request.json(loads=json.loads)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return error_response(truth, ApiError(400, "The request body is not valid JSON."))
+    try:
+        parsed = await _parse(state, body, chat, truth.request_id)
+    except ApiError as error:
+        return error_response(truth, error)
+    truth.stream = parsed.stream
+    truth.prompt_tokens = len(parsed.prompt_keys)
+    truth.max_tokens = parsed.max_tokens
+    chunks = -(-parsed.target_output // state.params.tokens_per_chunk)
+    fault = state.faults.plan(truth.request_id, chunks)
+    if fault.status:
+        truth.fault = fault.label
+        return error_response(truth, ApiError(fault.status, FAULT_MESSAGES[fault.status]))
+    req = SimRequest(
+        request_id=truth.request_id,
+        prompt_len=len(parsed.prompt_keys),
+        target_output=parsed.target_output,
+        final_reason=parsed.final_reason,
+        arrival_ns=arrival,
+        block_hashes=block_hashes(parsed.prompt_keys, state.params.block_size)
+        if state.params.enable_prefix_caching
+        else [],
+        priority=parsed.priority,
+        wake_every=state.params.tokens_per_chunk if parsed.stream else 1 << 62,
+    )
+    shaper = ResponseShaper(chat, state.model_name, state.params.output_token_text, req.prompt_len)
+    state.engine.add(req)
+    try:
+        if parsed.stream:
+            return await _stream(request, state, req, parsed, shaper, truth, fault)
+        await _wait(req, state)
+        truth.first_chunk_ns = truth.finish_ns = time.monotonic_ns()
+        truth.chunk_ns.append(truth.first_chunk_ns)
+        truth.chunk_tokens.append(req.num_output)
+        return web.json_response(shaper.full(req.num_output, req.finish_reason or "abort"))
+    finally:
+        if not req.done:
+            state.engine.abort(req)
+        _copy_engine_facts(req, truth)
+
+
+async def _parse(state: SimState, body: object, chat: bool, request_id: str) -> ParsedRequest:
+    def run() -> ParsedRequest:
+        return parse_request(
+            body,
+            chat=chat,
+            request_id=request_id,
+            served_model=state.model_name,
+            max_model_len=state.params.max_model_len,
+            output_len_mean=state.params.output_len_mean,
+            seed=state.params.seed,
+            tokenizer=state.tokenizer,
+            priority_enabled=state.params.scheduling_policy == "priority",
+        )
+
+    if state.tokenizer.exact:  # a real tokenizer is slow: keep it off the event loop
+        return await asyncio.get_running_loop().run_in_executor(None, run)
+    return run()
+
+
+def _copy_engine_facts(req: SimRequest, truth: RequestTruth) -> None:
+    truth.output_tokens = req.num_output
+    truth.cached_tokens = req.cached_tokens
+    truth.num_preemptions = req.num_preemptions
+    truth.scheduled_ns = req.scheduled_ns
+    truth.first_token_ns = req.first_token_ns
+    if truth.finish_reason is None:
+        truth.finish_reason = req.finish_reason
+
+
+async def _wait(req: SimRequest, state: SimState) -> None:
+    loop = asyncio.get_running_loop()
+    while not req.done:
+        req.waiter = loop.create_future()
+        try:
+            await req.waiter
+        finally:
+            req.waiter = None
+        if state.stopping:
+            break
+
+
+async def _stream(
+    request: web.Request,
+    state: SimState,
+    req: SimRequest,
+    parsed: ParsedRequest,
+    shaper: ResponseShaper,
+    truth: RequestTruth,
+    fault: FaultPlan,
+) -> web.StreamResponse:
+    resp = web.StreamResponse(headers=SSE_HEADERS)
+    resp.enable_chunked_encoding()
+    await resp.prepare(request)
+    loop = asyncio.get_running_loop()
+    sent = 0
+    chunks = 0
+    wake_every = req.wake_every
+    truth.fault = fault.label
+    try:
+        while True:
+            if req.pending == 0 or (req.pending < wake_every and not req.done):
+                if req.done or state.stopping:
+                    break
+                req.waiter = loop.create_future()
+                try:
+                    await req.waiter
+                finally:
+                    req.waiter = None
+                continue
+            if fault.stall_at_chunk and chunks + 1 == fault.stall_at_chunk:
+                await asyncio.sleep(fault.stall_s)
+            n = req.pending
+            req.pending = 0
+            sent += n
+            chunks += 1
+            last = req.status is Status.FINISHED and sent == req.num_output
+            data = shaper.chunk(
+                n,
+                req.finish_reason if last else None,
+                first=chunks == 1,
+                usage_tokens=sent if parsed.continuous_usage else None,
+            )
+            now = time.monotonic_ns()
+            if chunks == 1:
+                truth.first_chunk_ns = now
+            truth.chunk_ns.append(now)
+            truth.chunk_tokens.append(n)
+            await resp.write(data)
+            if fault.cut_after_chunks and chunks == fault.cut_after_chunks and not last:
+                truth.error = "stream cut (fault injection)"
+                truth.finish_reason = "cut"
+                state.engine.abort(req)
+                if request.transport is not None:
+                    request.transport.close()
+                return resp
+        if req.status is not Status.FINISHED:
+            truth.error = truth.error or "server stopping"
+            return resp
+        if parsed.include_usage:
+            await resp.write(shaper.usage_chunk(sent))
+        await resp.write(DONE)
+        await resp.write_eof()
+        truth.finish_ns = time.monotonic_ns()
+    except ConnectionResetError:
+        truth.error = "client disconnected"
+        truth.finish_reason = "abort"
+        truth.status = 499
+    return resp

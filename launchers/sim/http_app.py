@@ -1,0 +1,162 @@
+"""The simulator's aiohttp application: vLLM's routes plus /sim/* for ground truth and stats."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+from aiohttp import web
+
+from launchers.sim.engine_loop import EngineLoop
+from launchers.sim.faults import FaultInjector
+from launchers.sim.generation import handle_generation
+from launchers.sim.ground_truth import GroundTruth
+from launchers.sim.profiles import SimParams
+from launchers.sim.prom_metrics import SimMetrics
+from launchers.sim.prompt_tokens import PromptTokenizer
+from launchers.sim.scheduler import Scheduler
+
+
+@dataclass
+class SimState:
+    params: SimParams
+    model_name: str
+    profile: str
+    tokenizer: PromptTokenizer
+    started_ns: int = field(default_factory=time.monotonic_ns)
+    num_received: int = 0
+    stopping: bool = False
+
+    def __post_init__(self) -> None:
+        self.scheduler = Scheduler(self.params)
+        self.metrics = SimMetrics(self.scheduler, self.model_name, self.profile)
+        self.engine = EngineLoop(self.scheduler)
+        self.truth = GroundTruth()
+        self.faults = FaultInjector(self.params)
+
+    def stop(self) -> None:
+        """Stop stepping and release every handler waiting on the engine."""
+        self.stopping = True
+        self.engine.stop()
+        for req in (*self.scheduler.running, *self.scheduler.waiting):
+            if req.waiter is not None and not req.waiter.done():
+                req.waiter.set_result(None)
+
+
+async def health(request: web.Request) -> web.Response:
+    state: SimState = request.app["sim"]
+    elapsed_s = (time.monotonic_ns() - state.started_ns) / 1e9
+    if elapsed_s < state.params.slow_start_s or state.stopping:
+        return web.Response(status=503)
+    return web.Response(status=200)
+
+
+async def models(request: web.Request) -> web.Response:
+    state: SimState = request.app["sim"]
+    card = {
+        "id": state.model_name,
+        "object": "model",
+        "created": int(time.time()),
+        "owned_by": "vllm",
+        "root": state.model_name,
+        "parent": None,
+        "max_model_len": state.params.max_model_len,
+        "simulated": True,
+        "sim_profile": state.profile,
+    }
+    return web.json_response({"object": "list", "data": [card]})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    state: SimState = request.app["sim"]
+    return web.Response(
+        text=state.metrics.render(),
+        content_type="text/plain",
+        charset="utf-8",
+        headers={"X-Simulated": "true"},
+    )
+
+
+async def reset_prefix_cache(request: web.Request) -> web.Response:
+    request.app["sim"].scheduler.pool.reset_prefix_cache()
+    return web.Response(status=200)
+
+
+async def version(request: web.Request) -> web.Response:
+    return web.json_response({"version": "sim", "simulated": True})
+
+
+async def sim_requests(request: web.Request) -> web.Response:
+    """Ground truth of every request so far, or of one (`?request_id=...`)."""
+    state: SimState = request.app["sim"]
+    request_id = request.query.get("request_id")
+    if request_id is None:
+        return web.json_response(state.truth.as_dicts())
+    record = state.truth.get(request_id)
+    if record is None:
+        return web.json_response({"error": f"no request with id {request_id!r}"}, status=404)
+    return web.json_response([asdict(record)])
+
+
+async def sim_stats(request: web.Request) -> web.Response:
+    state: SimState = request.app["sim"]
+    engine = state.engine
+    lateness = sorted(engine.lateness_ns)
+    s = state.scheduler.stats
+
+    def pct(q: float) -> float:
+        if not lateness:
+            return 0.0
+        return lateness[min(len(lateness) - 1, int(q * len(lateness)))] / 1e6
+
+    return web.json_response(
+        {
+            "simulated": True,
+            "profile": state.profile,
+            "steps": s.steps,
+            "lateness_samples": len(lateness),
+            "lateness_ms": {
+                "p50": pct(0.5),
+                "p90": pct(0.9),
+                "p99": pct(0.99),
+                "max": lateness[-1] / 1e6 if lateness else 0.0,
+            },
+            "engine_busy_s": engine.busy_ns / 1e9,
+            "preemptions": s.preemptions,
+            "prompt_tokens": s.prompt_tokens,
+            "generation_tokens": s.generation_tokens,
+            "finished": s.finished,
+            "running": len(state.scheduler.running),
+            "waiting": len(state.scheduler.waiting),
+            "kv_cache_usage": state.scheduler.pool.usage,
+            "requests_received": state.num_received,
+        }
+    )
+
+
+async def sim_stats_reset(request: web.Request) -> web.Response:
+    request.app["sim"].engine.reset_lateness()
+    return web.Response(status=200)
+
+
+def build_app(state: SimState) -> web.Application:
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app["sim"] = state
+
+    async def completions(request: web.Request) -> web.StreamResponse:
+        return await handle_generation(request, chat=False)
+
+    async def chat_completions(request: web.Request) -> web.StreamResponse:
+        return await handle_generation(request, chat=True)
+
+    app.router.add_get("/health", health)
+    app.router.add_get("/v1/models", models)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/version", version)
+    app.router.add_post("/reset_prefix_cache", reset_prefix_cache)
+    app.router.add_post("/v1/completions", completions)
+    app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_get("/sim/requests", sim_requests)
+    app.router.add_get("/sim/stats", sim_stats)
+    app.router.add_post("/sim/stats/reset", sim_stats_reset)
+    return app

@@ -1,0 +1,230 @@
+"""`/metrics` in Prometheus text format with vLLM V1's metric names, labels and bucket bounds.
+
+Hand-rolled (no locks, a bisect per observation) because observations happen on the engine's
+hot path; the output is checked against prometheus_client's parser in the tests.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+from launchers.sim.scheduler import Scheduler, SimRequest
+
+# vLLM V1 (vllm/v1/metrics/loggers.py) bucket boundaries
+TTFT_BUCKETS = (
+    0.001,
+    0.005,
+    0.01,
+    0.02,
+    0.04,
+    0.06,
+    0.08,
+    0.1,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+    20.0,
+    40.0,
+    80.0,
+    160.0,
+    640.0,
+    2560.0,
+)
+ITL_BUCKETS = (
+    0.01,
+    0.025,
+    0.05,
+    0.075,
+    0.1,
+    0.15,
+    0.2,
+    0.3,
+    0.4,
+    0.5,
+    0.75,
+    1.0,
+    2.5,
+    5.0,
+    7.5,
+    10.0,
+    20.0,
+    40.0,
+    80.0,
+)
+REQUEST_LATENCY_BUCKETS = (
+    0.3,
+    0.5,
+    0.8,
+    1.0,
+    1.5,
+    2.0,
+    2.5,
+    5.0,
+    10.0,
+    15.0,
+    20.0,
+    30.0,
+    40.0,
+    50.0,
+    60.0,
+    120.0,
+    240.0,
+    480.0,
+    960.0,
+    1920.0,
+    7680.0,
+)
+
+
+@dataclass(slots=True)
+class Histogram:
+    name: str
+    doc: str
+    bounds: tuple[float, ...]
+    counts: list[int] = field(default_factory=list)
+    total: float = 0.0
+    count: int = 0
+
+    def __post_init__(self) -> None:
+        self.counts = [0] * (len(self.bounds) + 1)
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.total += value
+        self.count += 1
+
+    def render(self, labels: str, out: list[str]) -> None:
+        out.append(f"# HELP {self.name} {self.doc}")
+        out.append(f"# TYPE {self.name} histogram")
+        cumulative = 0
+        for bound, n in zip(self.bounds, self.counts, strict=False):
+            cumulative += n
+            out.append(f'{self.name}_bucket{{{labels},le="{bound}"}} {float(cumulative)}')
+        out.append(f'{self.name}_bucket{{{labels},le="+Inf"}} {float(self.count)}')
+        out.append(f"{self.name}_count{{{labels}}} {float(self.count)}")
+        out.append(f"{self.name}_sum{{{labels}}} {self.total!r}")
+
+
+class SimMetrics:
+    """Observes the scheduler's events; renders the exposition text."""
+
+    def __init__(self, scheduler: Scheduler, model_name: str, profile: str) -> None:
+        self.scheduler = scheduler
+        self.labels = f'model_name="{_escape(model_name)}",engine="0"'
+        self.profile = profile
+        self.ttft = Histogram(
+            "vllm:time_to_first_token_seconds",
+            "Histogram of time to first token in seconds.",
+            TTFT_BUCKETS,
+        )
+        self.itl = Histogram(
+            "vllm:inter_token_latency_seconds",
+            "Histogram of inter-token latency in seconds.",
+            ITL_BUCKETS,
+        )
+        self.e2e = Histogram(
+            "vllm:e2e_request_latency_seconds",
+            "Histogram of e2e request latency in seconds.",
+            REQUEST_LATENCY_BUCKETS,
+        )
+        self.queue = Histogram(
+            "vllm:request_queue_time_seconds",
+            "Histogram of time spent in WAITING phase for request.",
+            REQUEST_LATENCY_BUCKETS,
+        )
+        scheduler.on_scheduled = self._scheduled
+        scheduler.on_token = self._token
+        scheduler.on_finish = self._finish
+
+    def _scheduled(self, req: SimRequest, now_ns: int) -> None:
+        self.queue.observe((now_ns - req.arrival_ns) / 1e9)
+
+    def _token(self, req: SimRequest, now_ns: int) -> None:
+        if req.num_output == 1:
+            self.ttft.observe((now_ns - req.arrival_ns) / 1e9)
+        else:
+            self.itl.observe((now_ns - req.last_token_ns) / 1e9)
+
+    def _finish(self, req: SimRequest, now_ns: int) -> None:
+        if req.finish_reason != "abort":
+            self.e2e.observe((now_ns - req.arrival_ns) / 1e9)
+
+    def render(self) -> str:
+        s = self.scheduler
+        lab = self.labels
+        out: list[str] = []
+
+        def gauge(name: str, doc: str, value: float, labels: str = lab) -> None:
+            out.extend(
+                (f"# HELP {name} {doc}", f"# TYPE {name} gauge", f"{name}{{{labels}}} {value!r}")
+            )
+
+        def counter(name: str, doc: str, value: float) -> None:
+            out.extend(
+                (
+                    f"# HELP {name} {doc}",
+                    f"# TYPE {name} counter",
+                    f"{name}_total{{{lab}}} {float(value)!r}",
+                )
+            )
+
+        gauge(
+            "sim_info",
+            "Labels this server as the sweeper simulator: its numbers are simulated.",
+            1.0,
+            f'{lab},simulated="true",profile="{_escape(self.profile)}"',
+        )
+        gauge(
+            "vllm:num_requests_running",
+            "Number of requests in model execution batches.",
+            float(len(s.running)),
+        )
+        gauge(
+            "vllm:num_requests_waiting",
+            "Number of requests waiting to be processed.",
+            float(len(s.waiting)),
+        )
+        gauge(
+            "vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.", s.pool.usage
+        )
+        counter(
+            "vllm:num_preemptions",
+            "Cumulative number of preemption from the engine.",
+            s.stats.preemptions,
+        )
+        counter("vllm:prompt_tokens", "Number of prefill tokens processed.", s.stats.prompt_tokens)
+        counter(
+            "vllm:generation_tokens",
+            "Number of generation tokens processed.",
+            s.stats.generation_tokens,
+        )
+        counter(
+            "vllm:prefix_cache_queries",
+            "Prefix cache queries, in terms of number of queried tokens.",
+            s.pool.queries_tokens,
+        )
+        counter(
+            "vllm:prefix_cache_hits",
+            "Prefix cache hits, in terms of number of cached tokens.",
+            s.pool.hits_tokens,
+        )
+        name = "vllm:request_success"
+        out.append(f"# HELP {name} Count of successfully processed requests.")
+        out.append(f"# TYPE {name} counter")
+        for reason in ("stop", "length", "abort"):
+            value = float(s.stats.finished[reason])
+            out.append(f'{name}_total{{{lab},finished_reason="{reason}"}} {value!r}')
+        for hist in (self.ttft, self.itl, self.e2e, self.queue):
+            hist.render(lab, out)
+        out.append("")
+        return "\n".join(out)
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")

@@ -1,0 +1,76 @@
+"""Per-request records as a DataFrame (the job writes it as `requests.parquet`)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from sweeper.metrics.per_request import e2el_ms, itls_ms, tpot_ms, ttft_ms
+from sweeper.records import RequestRecord
+
+COLUMNS = [
+    "index",
+    "request_id",
+    "warmup",
+    "prompt_len",
+    "expected_output_len",
+    "output_len",
+    "success",
+    "error",
+    "http_status",
+    "ttft_ms",
+    "tpot_ms",
+    "e2el_ms",
+    "queue_ms",
+    "lateness_ms",
+    "t_scheduled_ns",
+    "t_dispatch_ns",
+    "t_send_ns",
+    "t_first_token_ns",
+    "t_end_ns",
+    "itl_ms",
+    "chunk_times_ns",
+    "chunk_tokens",
+    "exact_chunk_tokens",
+]
+
+
+def records_frame(records: list[RequestRecord]) -> pd.DataFrame:
+    """One row per request; latencies NaN where undefined (failed, no token); lists per row."""
+    nan = float("nan")
+    rows = []
+    for r in records:
+        has_token = bool(r.chunk_times_ns)
+        tpot = tpot_ms(r) if r.success else None
+        rows.append(
+            {
+                "index": r.index,
+                "request_id": r.request_id,
+                "warmup": r.warmup,
+                "prompt_len": r.prompt_len,
+                "expected_output_len": r.expected_output_len,
+                "output_len": r.output_len,
+                "success": r.success,
+                "error": r.error,
+                "http_status": r.http_status,
+                "ttft_ms": ttft_ms(r) if has_token else nan,
+                "tpot_ms": tpot if tpot is not None else nan,
+                "e2el_ms": e2el_ms(r) if r.success else nan,
+                "queue_ms": r.queue_ms,
+                "lateness_ms": r.lateness_ms,
+                "t_scheduled_ns": r.t_scheduled_ns,
+                "t_dispatch_ns": r.t_dispatch_ns,
+                "t_send_ns": r.t_send_ns,
+                "t_first_token_ns": r.t_first_token_ns,
+                "t_end_ns": r.t_end_ns,
+                "itl_ms": itls_ms(r).tolist(),
+                "chunk_times_ns": list(r.chunk_times_ns),
+                "chunk_tokens": list(r.chunk_tokens),
+                "exact_chunk_tokens": r.exact_chunk_tokens,
+            }
+        )
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    frame["expected_output_len"] = frame["expected_output_len"].astype("Int64")
+    frame["http_status"] = frame["http_status"].astype("Int64")
+    for label in sorted({k for r in records for k in r.labels}):
+        frame[f"label.{label}"] = [r.labels.get(label) for r in records]
+    return frame

@@ -1,0 +1,278 @@
+"""The measured run: one aiohttp session, a drift-free scheduler, bytes timestamped at arrival.
+
+Everything that costs (building and JSON-encoding bodies, ids, headers, the arrival schedule) is
+done before the clock starts. While requests are in flight the loop only sends, reads bytes,
+splits SSE events and parses their JSON; the progress bar lives in a thread; the garbage
+collector is frozen and paused for the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import json
+import math
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import aiohttp
+import numpy as np
+
+from sweeper.client.backends import Backend, StreamState, get_backend
+from sweeper.client.backends.base import StreamError, finish
+from sweeper.client.config import LoadConfig
+from sweeper.client.progress import Progress
+from sweeper.client.schedule import check_load, duration_offsets, rate_offsets, trace_offsets
+from sweeper.client.sse import JsonLinesParser, SseParser
+from sweeper.errors import ConfigError
+from sweeper.records import RequestRecord, RequestSpec
+
+_now = time.monotonic_ns
+
+
+@dataclass
+class BenchmarkRun:
+    """Everything `sweeper.metrics` needs; timestamps are absolute monotonic ns."""
+
+    records: list[RequestRecord]
+    t_start_ns: int
+    t_end_ns: int
+    model: str
+    load: LoadConfig
+    # start of the measured window (t_start + load.warmup_s)
+    t_measure_start_ns: int = 0
+    # CPU time the client process used between t_start and t_end (all threads)
+    client_cpu_ns: int = 0
+    # planned send offsets (s from t_start) of the open-loop schedule; empty for a closed loop
+    planned_offsets_s: list[float] = field(default_factory=list)
+
+    @property
+    def measured(self) -> list[RequestRecord]:
+        return [r for r in self.records if not r.warmup]
+
+
+def auth_headers(load: LoadConfig) -> dict[str, str]:
+    """Static headers of every request; the API key is read from the env var named by the config."""
+    headers = {"Content-Type": "application/json", **load.headers}
+    if load.api_key_env:
+        key = os.environ.get(load.api_key_env)
+        if not key:
+            raise ConfigError(f"load.api_key_env: environment variable {load.api_key_env} is unset")
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
+class _Runner:
+    def __init__(
+        self, base_url: str, model: str, requests: list[RequestSpec], load: LoadConfig
+    ) -> None:
+        self.load = load
+        self.backend: Backend = get_backend(load.backend)(model, load)
+        self.url = base_url.rstrip("/") + (load.endpoint or self.backend.default_endpoint)
+        self.base_url = base_url.rstrip("/")
+        self.specs = requests
+        self.bodies = [json.dumps(self.backend.body(s)).encode() for s in requests]
+        self.headers = auth_headers(load)
+        self.prefix = uuid.uuid4().hex[:12]
+        self.done = 0
+        self.stream = load.stream
+        self.session: aiohttp.ClientSession | None = None
+
+    def new_record(self, index: int, spec_index: int, tag: str = "") -> RequestRecord:
+        spec = self.specs[spec_index]
+        return RequestRecord(
+            index=index,
+            request_id=f"{self.prefix}-{tag}{index}",
+            prompt_len=spec.prompt_len,
+            expected_output_len=spec.output_len,
+            labels=dict(spec.labels),
+        )
+
+    async def send(self, rec: RequestRecord, spec_index: int) -> None:
+        st = StreamState()
+        backend = self.backend
+        headers = {**self.headers, "x-request-id": rec.request_id}
+        body = self.bodies[spec_index]
+        assert self.session is not None
+        rec.t_send_ns = _now()
+        try:
+            async with self.session.post(self.url, data=body, headers=headers) as resp:
+                rec.http_status = resp.status
+                if resp.status != 200:
+                    detail = (await resp.read())[:300].decode(errors="replace")
+                    rec.t_end_ns = _now()
+                    rec.error = f"http_{resp.status}: {' '.join(detail.split())}"
+                elif not self.stream:
+                    payload = await resp.read()
+                    backend.on_response(payload, _now(), rec, st)
+                else:
+                    sse = "event-stream" in resp.headers.get("Content-Type", "event-stream")
+                    parser = SseParser() if sse else JsonLinesParser()
+                    async for chunk in resp.content.iter_any():
+                        now = _now()
+                        for event in parser.feed(chunk):
+                            backend.on_event(event, now, rec, st)
+                    for event in parser.flush():
+                        backend.on_event(event, _now(), rec, st)
+        except StreamError as exc:
+            rec.error = str(exc)
+        except (TimeoutError, aiohttp.ServerTimeoutError):
+            rec.error = f"timeout: no byte for {self.load.request_timeout_s:g} s"
+        except aiohttp.ClientConnectorError as exc:
+            rec.error = f"connect_error: {exc}"
+        except aiohttp.ServerDisconnectedError:
+            rec.error = "server_disconnected: connection closed mid-response"
+        except aiohttp.ClientPayloadError as exc:
+            rec.error = f"incomplete_response: {exc}"
+        except aiohttp.ClientError as exc:
+            rec.error = f"{type(exc).__name__}: {exc}"
+        except ValueError as exc:
+            rec.error = f"bad_event: {exc}"
+        finally:
+            if not rec.t_end_ns:
+                rec.t_end_ns = _now()
+            finish(rec, st)
+            if rec.error:
+                rec.success = False
+            self.done += 1
+
+    async def prewarm(self, connections: int) -> None:
+        """Open `connections` pooled connections before the clock starts."""
+        assert self.session is not None
+
+        async def touch() -> None:
+            try:
+                async with self.session.get(self.base_url + "/v1/models") as resp:  # type: ignore[union-attr]
+                    await resp.read()
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+
+        await asyncio.gather(*(touch() for _ in range(connections)))
+
+    async def run_fixed(
+        self, records: list[RequestRecord], spec_of: list[int], offsets_s: np.ndarray, t0: int
+    ) -> None:
+        """Send `records` at `t0 + offsets`, at most load.concurrency at a time."""
+        cap = self.load.concurrency
+        order = np.argsort(offsets_s, kind="stable")
+        targets = (t0 + np.round(offsets_s * 1e9)).astype(np.int64)
+        queue: asyncio.Queue[int | None] = asyncio.Queue()
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def worker() -> None:
+            while (i := await queue.get()) is not None:
+                await self.send(records[i], spec_of[i])
+
+        workers = [asyncio.create_task(worker()) for _ in range(cap or 0)]
+        for i in order.tolist():
+            target = int(targets[i])
+            now = _now()
+            if target > now:
+                await asyncio.sleep((target - now) / 1e9)
+                now = _now()
+            rec = records[i]
+            rec.t_scheduled_ns = target
+            rec.t_dispatch_ns = now
+            if cap:
+                queue.put_nowait(i)
+            else:
+                task = asyncio.create_task(self.send(rec, spec_of[i]))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        for _ in workers:
+            queue.put_nowait(None)
+        await asyncio.gather(*workers, *list(tasks))
+
+    async def run_closed_for(self, records: list[RequestRecord], deadline_ns: int) -> None:
+        """Closed loop for a duration: each of load.concurrency workers sends back to back."""
+        cap = self.load.concurrency or 1
+        counter = iter(range(1 << 62))
+
+        async def worker() -> None:
+            while (now := _now()) < deadline_ns:
+                i = next(counter)
+                rec = self.new_record(i, i % len(self.specs))
+                rec.t_scheduled_ns = rec.t_dispatch_ns = now
+                records.append(rec)
+                await self.send(rec, i % len(self.specs))
+
+        await asyncio.gather(*(worker() for _ in range(cap)))
+        records.sort(key=lambda r: r.index)
+
+
+async def run_benchmark(
+    base_url: str, model: str, requests: list[RequestSpec], load: LoadConfig
+) -> BenchmarkRun:
+    """Send `requests` to `base_url` following `load`; return the records and the run's clock."""
+    check_load(load)
+    if not requests:
+        raise ConfigError("dataset: no requests to send")
+    runner = _Runner(base_url, model, requests, load)
+    n_specs = len(requests)
+    closed_duration = load.duration_s is not None and math.isinf(load.request_rate)
+    if closed_duration and load.concurrency is None:
+        raise ConfigError("load.duration_s: a closed loop (request_rate=inf) needs concurrency")
+    if load.schedule == "trace":
+        offsets = trace_offsets([s.arrival_s for s in requests], load.trace_speedup)
+    elif load.duration_s is not None and not closed_duration:
+        offsets = duration_offsets(load, load.duration_s)
+    else:
+        offsets = rate_offsets(load, n_specs)
+    count = 0 if closed_duration else len(offsets)
+    spec_of = [i % n_specs for i in range(count)]
+    records = [runner.new_record(i, spec_of[i]) for i in range(count)]
+    warm = [runner.new_record(i, i % n_specs, tag="w") for i in range(load.warmup_requests)]
+    for rec in warm:
+        rec.warmup = True
+
+    cap = load.concurrency
+    connector = aiohttp.TCPConnector(
+        limit=cap or 0, limit_per_host=cap or 0, keepalive_timeout=60, force_close=False
+    )
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=load.request_timeout_s, sock_connect=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        runner.session = session
+        if load.prewarm_connections:
+            await runner.prewarm(min(cap or 64, max(count, cap or 1), 512))
+        if warm:
+            await runner.run_fixed(
+                warm, [i % n_specs for i in range(len(warm))], np.zeros(len(warm)), _now()
+            )
+        runner.done = 0
+        total = None if closed_duration else count
+        gc.collect()
+        gc.freeze()
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            with Progress(total, lambda: runner.done, load.progress):
+                cpu0 = time.process_time_ns()
+                t_start = _now()
+                if closed_duration:
+                    assert load.duration_s is not None
+                    await runner.run_closed_for(records, t_start + int(load.duration_s * 1e9))
+                else:
+                    await runner.run_fixed(records, spec_of, offsets, t_start)
+                t_end = _now()
+                cpu = time.process_time_ns() - cpu0
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+            gc.unfreeze()
+    t_measure = t_start + int(load.warmup_s * 1e9)
+    if load.warmup_s > 0:
+        for rec in records:
+            if rec.t_dispatch_ns < t_measure:
+                rec.warmup = True
+    return BenchmarkRun(
+        records=warm + records,
+        t_start_ns=t_start,
+        t_end_ns=t_end,
+        model=model,
+        load=load,
+        t_measure_start_ns=t_measure,
+        client_cpu_ns=cpu,
+        planned_offsets_s=[] if closed_duration else offsets.tolist(),
+    )

@@ -1,0 +1,67 @@
+"""What the job knows about where it runs (from Hydra, turned into plain values by the CLI)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# config keys whose values are never logged (API keys come from the environment; a value put
+# into server.env by hand, say HF_TOKEN, must not reach params or artifacts either)
+_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|credential)", re.I)
+# keys that do not change what is measured (left out of the config hash)
+_NOT_MEASURED = ("tracking.", "print_result", "load.progress", "report.")
+
+
+@dataclass
+class JobContext:
+    job_dir: Path
+    # None for a single run (no -m)
+    sweep_dir: Path | None = None
+    job_num: int = 0
+    overrides: list[str] = field(default_factory=list)
+    # the composed config, resolved, as plain containers (hydra node excluded)
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def multirun(self) -> bool:
+        return self.sweep_dir is not None
+
+    @property
+    def servers_dir(self) -> Path:
+        """Where server work dirs and logs go: shared by the sweep's jobs."""
+        return (self.sweep_dir or self.job_dir) / "servers"
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            yield from flatten(value, name + ".")
+        else:
+            yield name, value
+
+
+def is_secret(key: str) -> bool:
+    last = key.rsplit(".", 1)[-1]
+    return bool(_SECRET_KEY.search(last)) and not last.endswith("_env")
+
+
+def params(config: Mapping[str, Any]) -> dict[str, str]:
+    """The composed config as MLflow params: dotted keys, strings, secrets removed."""
+    out = {}
+    for key, value in flatten(config):
+        if is_secret(key):
+            continue
+        out[key] = json.dumps(value) if isinstance(value, list | dict) else str(value)
+    return out
+
+
+def config_hash(config: Mapping[str, Any]) -> str:
+    """A stable hash of what this job measures (tracking and display keys left out)."""
+    kept = {k: v for k, v in params(config).items() if not k.startswith(_NOT_MEASURED)}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]

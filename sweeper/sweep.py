@@ -1,0 +1,103 @@
+"""The sweep around the jobs: its MLflow parent run, its failure count, its end.
+
+Opened by the Hydra callback at multirun start (in the launching process) and, because Hydra skips
+`on_multirun_end` when a job raises and swallows callback errors, also lazily by the first job and
+closed by the CLI whatever happens. Jobs in other processes (joblib, submitit) find the parent run
+through the environment variable `SWEEPER_SWEEP_RUN_ID`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sweeper.schema import TrackingConfig
+from sweeper.tracking import Tracker, TrackingError
+
+log = logging.getLogger(__name__)
+
+RUN_ID_ENV = "SWEEPER_SWEEP_RUN_ID"
+
+
+def sweep_run_name(sweep_dir: Path) -> str:
+    """`sweep-<date>_<time>` from Hydra's `outputs/sweeps/<date>/<time>`."""
+    return f"sweep-{sweep_dir.parent.name}_{sweep_dir.name}"
+
+
+@dataclass
+class Sweep:
+    sweep_dir: Path | None = None
+    tracking: TrackingConfig | None = None
+    run_id: str | None = None
+    # this process created the parent run, so it closes it
+    owned: bool = False
+    jobs_done: int = 0
+    jobs_failed: int = 0
+    closed: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    def open(self, sweep_dir: Path, tracking: TrackingConfig, overrides: list[str]) -> str | None:
+        """The parent run's id (created once per sweep); None without tracking."""
+        self.sweep_dir = sweep_dir
+        self.tracking = tracking
+        if self.run_id or not tracking.enabled:
+            return self.run_id
+        inherited = os.environ.get(RUN_ID_ENV)
+        if inherited:
+            self.run_id = inherited
+            return inherited
+        tags = {
+            "sweeper.kind": "sweep",
+            "sweeper.sweep_dir": str(sweep_dir.resolve()),
+            "sweeper.overrides": " ".join(overrides),
+        }
+        try:
+            self.run_id = Tracker(tracking).start_run(sweep_run_name(sweep_dir), tags)
+        except TrackingError as e:
+            self.warn(f"sweep run not tracked: {e}")
+            return None
+        self.owned = True
+        os.environ[RUN_ID_ENV] = self.run_id
+        return self.run_id
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+        log.warning(message)
+
+    def job_finished(self, ok: bool) -> None:
+        self.jobs_done += 1
+        self.jobs_failed += 0 if ok else 1
+
+    def close(self, status: str | None = None) -> None:
+        """End the parent run: FINISHED, FAILED when a job failed, or the given status."""
+        if self.closed:
+            return
+        self.closed = True
+        if not (self.owned and self.run_id and self.tracking):
+            return
+        status = status or ("FAILED" if self.jobs_failed else "FINISHED")
+        tracker = Tracker(self.tracking)
+        try:
+            counts = {"sweeper.jobs_done": self.jobs_done, "sweeper.jobs_failed": self.jobs_failed}
+            tracker.set_tags(self.run_id, {k: str(v) for k, v in counts.items()})
+            tracker.end_run(self.run_id, status)
+        except TrackingError as e:
+            log.warning("sweep run not closed: %s", e)
+        if os.environ.get(RUN_ID_ENV) == self.run_id:
+            del os.environ[RUN_ID_ENV]
+
+
+_current = Sweep()
+
+
+def current() -> Sweep:
+    return _current
+
+
+def reset() -> Sweep:
+    """A fresh sweep state (a new multirun in the same process, e.g. in tests)."""
+    global _current
+    _current = Sweep()
+    return _current

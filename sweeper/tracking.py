@@ -1,0 +1,172 @@
+"""MLflow tracking: one parent run per sweep, one child run per job.
+
+Best effort: every call here may fail (dead tracking server, locked SQLite); callers catch
+`TrackingError`, warn, and keep the job's files, which are complete without MLflow. HTTP stores get
+no retries and a short timeout so a dead `tracking.uri` costs seconds, not minutes. Runs only after
+the benchmark's event loop has finished.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+    from sweeper.schema import TrackingConfig
+
+log = logging.getLogger(__name__)
+
+PARAM_VALUE_MAX = 6000
+_BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
+
+
+class TrackingError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Point:
+    """One step of a time series metric."""
+
+    key: str
+    step: int
+    value: float
+
+
+def metric_key(key: str) -> str:
+    return _BAD_KEY_CHARS.sub("_", key)[:250]
+
+
+def numeric_items(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, float]]:
+    """Finite numeric leaves of a nested dict as (dotted key, value); booleans excluded."""
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from numeric_items(value, name + ".")
+        elif (
+            isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+        ):
+            yield name, float(value)
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _configure_http(timeout_s: float) -> None:
+    # a dead tracking server must cost seconds, not minutes of retries
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout_s))))
+
+
+def _default_artifact_location(uri: str) -> str | None:
+    """SQLite stores keep artifacts beside the database file (absolute, so any cwd works)."""
+    if uri.startswith("sqlite:///"):
+        db = Path(uri.removeprefix("sqlite:///")).resolve()
+        return (db.parent / "mlartifacts").as_uri()
+    return None
+
+
+class Tracker:
+    def __init__(self, cfg: TrackingConfig) -> None:
+        self.cfg = cfg
+        self._client: MlflowClient | None = None
+        self._experiment_id: str | None = None
+
+    def _mlflow(self) -> MlflowClient:
+        if self._client is None:
+            _configure_http(self.cfg.timeout_s)
+            if self.cfg.uri.startswith("sqlite:///"):
+                Path(self.cfg.uri.removeprefix("sqlite:///")).parent.mkdir(
+                    parents=True, exist_ok=True
+                )
+            from mlflow.tracking import MlflowClient
+
+            self._client = MlflowClient(tracking_uri=self.cfg.uri)
+        return self._client
+
+    def experiment_id(self) -> str:
+        if self._experiment_id is None:
+            client = self._mlflow()
+            exp = client.get_experiment_by_name(self.cfg.experiment)
+            if exp is not None:
+                self._experiment_id = exp.experiment_id
+            else:
+                location = self.cfg.artifact_location or _default_artifact_location(self.cfg.uri)
+                self._experiment_id = client.create_experiment(
+                    self.cfg.experiment, artifact_location=location
+                )
+        return self._experiment_id
+
+    def _guard(self, what: str) -> _Guard:
+        return _Guard(what, self.cfg.uri)
+
+    def start_run(self, name: str, tags: Mapping[str, str], parent_id: str | None = None) -> str:
+        with self._guard("create run"):
+            all_tags = dict(tags)
+            if parent_id:
+                all_tags["mlflow.parentRunId"] = parent_id
+            run = self._mlflow().create_run(self.experiment_id(), run_name=name, tags=all_tags)
+            return run.info.run_id
+
+    def end_run(self, run_id: str, status: str) -> None:
+        with self._guard("end run"):
+            self._mlflow().set_terminated(run_id, status=status)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        from mlflow.entities import RunTag
+
+        with self._guard("set tags"):
+            items = [RunTag(k, str(v)[:PARAM_VALUE_MAX]) for k, v in tags.items()]
+            for chunk in _chunks(items, 100):
+                self._mlflow().log_batch(run_id, tags=chunk)
+
+    def log_job(
+        self,
+        run_id: str,
+        params: Mapping[str, str],
+        metrics: Mapping[str, float],
+        series: Iterable[Point] = (),
+    ) -> None:
+        from mlflow.entities import Metric, Param
+
+        with self._guard("log params and metrics"):
+            client = self._mlflow()
+            now = int(time.time() * 1000)
+            plist = [Param(k[:250], str(v)[:PARAM_VALUE_MAX]) for k, v in params.items()]
+            for chunk in _chunks(plist, 100):
+                client.log_batch(run_id, params=chunk)
+            mlist = [Metric(metric_key(k), v, now, 0) for k, v in metrics.items()]
+            mlist += [Metric(metric_key(p.key), p.value, now, p.step) for p in series]
+            for chunk in _chunks(mlist, 1000):
+                client.log_batch(run_id, metrics=chunk)
+
+    def log_artifacts(self, run_id: str, directory: Path) -> None:
+        with self._guard("log artifacts"):
+            self._mlflow().log_artifacts(run_id, str(directory))
+
+
+class _Guard:
+    """Turn any MLflow failure into one TrackingError line."""
+
+    def __init__(self, what: str, uri: str) -> None:
+        self.what, self.uri = what, uri
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> bool:
+        if exc is None or not isinstance(exc, Exception):
+            return False
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrackingError(f"MLflow ({self.uri}) could not {self.what}: {first[:300]}") from exc

@@ -1,0 +1,60 @@
+"""Run `python -m sweeper` as a user would, into a temp dir with a temp MLflow store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Sweep:
+    root: Path
+
+    @property
+    def sweep_dir(self) -> Path:
+        return self.root / "sweep"
+
+    @property
+    def uri(self) -> str:
+        return f"sqlite:///{self.root}/mlflow.db"
+
+    def args(self, *overrides: str) -> list[str]:
+        return [
+            sys.executable, "-m", "sweeper", *overrides,
+            f"hydra.sweep.dir={self.sweep_dir}",
+            f"hydra.run.dir={self.root / 'run'}",
+            f"tracking.uri={self.uri}",
+            "load.progress=false",
+        ]  # fmt: skip
+
+    def run(self, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env.pop("SWEEPER_SWEEP_RUN_ID", None)
+        return subprocess.run(
+            self.args(*overrides), cwd=REPO, env=env, capture_output=True, text=True,
+            timeout=timeout, start_new_session=True,
+        )  # fmt: skip
+
+    def results(self) -> list[dict]:
+        dirs = sorted(
+            (p for p in self.sweep_dir.iterdir() if p.name.isdigit()), key=lambda p: int(p.name)
+        )
+        return [json.loads((d / "result.json").read_text()) for d in dirs]
+
+
+def sim_processes(marker: str) -> list[psutil.Process]:
+    """Simulator processes whose command line mentions `marker` (e.g. a temp dir)."""
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if "launchers.sim" in cmd and marker in cmd:
+            found.append(p)
+    return found

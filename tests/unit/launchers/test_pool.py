@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import json
+import sys
+import time
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import pytest
+
+from launchers.config import CommandServerConfig, ExternalServerConfig, ModelConfig
+from launchers.kinds.command import plan as command_plan
+from launchers.pool import ServerPool, fingerprint
+from launchers.process import free_port
+from sweeper.errors import ConfigError, ServerStartError
+
+MODEL = ModelConfig(name="toy")
+
+
+def toy_server(*flags: str) -> CommandServerConfig:
+    argv = [sys.executable, "-m", "tests.helpers.toy_server", "{port}", "--model", "{model}"]
+    return CommandServerConfig(argv=[*argv, *flags], ready_timeout_s=30)
+
+
+def test_fingerprint_tracks_identity_not_timeouts() -> None:
+    cfg = toy_server()
+    assert fingerprint(MODEL, cfg) == fingerprint(MODEL, replace(cfg))
+    assert fingerprint(MODEL, cfg) == fingerprint(MODEL, replace(cfg, ready_timeout_s=1))
+    assert fingerprint(MODEL, cfg) != fingerprint(MODEL, replace(cfg, env={"X": "1"}))
+    assert fingerprint(MODEL, cfg) != fingerprint(ModelConfig(name="other"), cfg)
+
+
+def test_reuse_same_fingerprint_and_restart_on_change(tmp_path: Path) -> None:
+    pool = ServerPool()
+    try:
+        a = pool.acquire(MODEL, toy_server(), tmp_path)
+        b = pool.acquire(MODEL, toy_server(), tmp_path)
+        assert not a.reused and b.reused and a.pid == b.pid and pool.starts == 1
+        with urllib.request.urlopen(b.base_url + "/resets") as r:
+            assert json.loads(r.read())["n"] == 1  # prefix cache reset between reusing jobs
+        c = pool.acquire(MODEL, toy_server("--child"), tmp_path)
+        assert not c.reused and c.pid != a.pid and pool.starts == 2
+        assert not psutil.pid_exists(a.pid) or psutil.Process(a.pid).status() == "zombie"
+    finally:
+        pool.close()
+
+
+def test_dead_server_is_restarted(tmp_path: Path) -> None:
+    pool = ServerPool()
+    try:
+        a = pool.acquire(MODEL, toy_server(), tmp_path)
+        psutil.Process(a.pid).kill()
+        psutil.Process(a.pid).wait(5)
+        b = pool.acquire(MODEL, toy_server(), tmp_path)
+        assert not b.reused and b.pid != a.pid
+    finally:
+        pool.close()
+
+
+def test_failed_start_is_retried_by_next_job(tmp_path: Path) -> None:
+    pool = ServerPool()
+    bad = toy_server("--exit-at-once")
+    for _ in range(2):
+        with pytest.raises(ServerStartError, match="bad argument"):
+            pool.acquire(MODEL, bad, tmp_path)
+    assert pool.starts == 2
+
+
+def test_external_unreachable_is_quick_one_line_error(tmp_path: Path) -> None:
+    cfg = ExternalServerConfig(base_url=f"http://127.0.0.1:{free_port()}", ready_timeout_s=1)
+    t0 = time.monotonic()
+    with pytest.raises(ServerStartError) as err:
+        ServerPool().acquire(MODEL, cfg, tmp_path)
+    assert time.monotonic() - t0 < 5
+    assert "\n" not in str(err.value) and cfg.base_url in str(err.value)
+
+
+def test_command_argv_reaches_server_verbatim(tmp_path: Path) -> None:
+    cfg = CommandServerConfig(argv=["srv", "--x", "a;b $(rm -rf /) {port}", "{model_path}"])
+    plan = command_plan(ModelConfig(name="m", path="/p"), cfg, 1234, tmp_path)
+    assert plan.argv == ["srv", "--x", "a;b $(rm -rf /) 1234", "/p"]
+
+
+def test_unknown_kind_is_config_error(tmp_path: Path) -> None:
+    cfg = CommandServerConfig(kind="nope", argv=["x"])
+    with pytest.raises(ConfigError, match=r"server\.kind"):
+        ServerPool().acquire(MODEL, cfg, tmp_path)

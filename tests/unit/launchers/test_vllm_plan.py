@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
+
+from launchers.config import ModelConfig, VllmServerConfig
+from launchers.kinds import vllm
+from sweeper.errors import ConfigError
+from sweeper.schema import register
+
+CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf")
+MODEL = ModelConfig(name="my model", path="/models/x", tokenizer="/models/x", max_model_len=512)
+
+
+def cfg(**kw: object) -> VllmServerConfig:
+    return VllmServerConfig(executable=sys.executable, device="cpu", **kw)  # type: ignore[arg-type]
+
+
+def test_argv_starts_with_entrypoint_and_typed_fields(tmp_path: Path) -> None:
+    c = cfg(dtype="bfloat16", max_num_seqs=8, gpu_memory_utilization=0.9, host="127.0.0.1")
+    p = vllm.plan(MODEL, c, 8123, tmp_path)
+    assert p.argv[:3] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
+    a = p.argv
+    assert a[a.index("--model") + 1] == "/models/x"
+    assert a[a.index("--host") + 1] == "127.0.0.1"
+    assert a[a.index("--port") + 1] == "8123"
+    assert a[a.index("--served-model-name") + 1] == "my model"
+    assert a[a.index("--max-model-len") + 1] == "512"
+    assert a[a.index("--dtype") + 1] == "bfloat16"
+    assert a[a.index("--max-num-seqs") + 1] == "8"
+    assert a[a.index("--gpu-memory-utilization") + 1] == "0.9"
+    assert "--tokenizer" not in a  # same folder as the model
+    assert p.base_url == "http://127.0.0.1:8123"
+    assert p.served_model == "my model"
+    assert p.health_path == "/health"
+    assert not p.simulated
+
+
+def test_server_max_model_len_wins_over_model(tmp_path: Path) -> None:
+    a = vllm.plan(MODEL, cfg(max_model_len=64), 1, tmp_path).argv
+    assert a[a.index("--max-model-len") + 1] == "64"
+    assert a.count("--max-model-len") == 1
+
+
+def test_tristate_booleans(tmp_path: Path) -> None:
+    a = vllm.plan(MODEL, cfg(enable_prefix_caching=False, enable_chunked_prefill=True), 1, tmp_path)
+    assert "--no-enable-prefix-caching" in a.argv
+    assert "--enable-chunked-prefill" in a.argv
+    # CPU defaults to eager; an explicit False is respected
+    assert "--enforce-eager" in vllm.plan(MODEL, cfg(), 1, tmp_path).argv
+    assert "--no-enforce-eager" in vllm.plan(MODEL, cfg(enforce_eager=False), 1, tmp_path).argv
+    gpu = VllmServerConfig(executable=sys.executable, device="gpu")
+    assert not any("eager" in x for x in vllm.plan(MODEL, gpu, 1, tmp_path).argv)
+
+
+def test_free_args_flags_json_lists_and_verbatim_metacharacters(tmp_path: Path) -> None:
+    nasty = "$(touch /tmp/pwned); rm -rf ~ | cat > x && `id` 'q' \"d\""
+    c = cfg(
+        args={
+            "enable_log_requests": True,
+            "disable-frontend-multiprocessing": False,
+            "skip": None,
+            "hf_overrides": {"b": 1, "a": [1, 2]},
+            "middleware": ["m1", "m2"],
+            "chat-template": nasty,
+            "--seed": 7,
+        },
+        speculative_config={"method": "ngram", "num_speculative_tokens": 3},
+    )
+    a = vllm.plan(MODEL, c, 1, tmp_path).argv
+    assert "--enable-log-requests" in a
+    assert not any("frontend" in x or "skip" in x for x in a)
+    assert json.loads(a[a.index("--hf-overrides") + 1]) == {"a": [1, 2], "b": 1}
+    i = a.index("--middleware")
+    assert a[i + 1 : i + 3] == ["m1", "m2"]
+    assert a[a.index("--chat-template") + 1] == nasty
+    assert a[a.index("--seed") + 1] == "7"
+    spec = json.loads(a[a.index("--speculative-config") + 1])
+    assert spec == {"method": "ngram", "num_speculative_tokens": 3}
+
+
+def test_env_dev_mode_tmpdir_kvcache_and_user_env(tmp_path: Path) -> None:
+    c = cfg(cpu_kvcache_space_gib=3, env={"VLLM_LOGGING_LEVEL": "DEBUG"})
+    p = vllm.plan(MODEL, c, 1, tmp_path / "server")
+    assert p.env["VLLM_SERVER_DEV_MODE"] == "1"
+    assert p.env["VLLM_CPU_KVCACHE_SPACE"] == "3"
+    assert p.env["VLLM_LOGGING_LEVEL"] == "DEBUG"
+    assert Path(p.env["TMPDIR"]).is_dir()
+    assert Path(p.env["TMPDIR"]).parent == tmp_path / "server"
+    gpu = VllmServerConfig(executable=sys.executable, device="gpu", cpu_kvcache_space_gib=3)
+    assert "VLLM_CPU_KVCACHE_SPACE" not in vllm.plan(MODEL, gpu, 1, tmp_path).env
+
+
+def test_api_key_goes_to_env_not_argv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_KEY", "s3cret")
+    p = vllm.plan(MODEL, cfg(api_key_env="MY_KEY"), 1, tmp_path)
+    assert p.env["VLLM_API_KEY"] == "s3cret"
+    assert not any("s3cret" in x for x in p.argv)
+    monkeypatch.delenv("MY_KEY")
+    with pytest.raises(ConfigError, match=r"server\.api_key_env: .*MY_KEY"):
+        vllm.plan(MODEL, cfg(api_key_env="MY_KEY"), 1, tmp_path)
+
+
+def test_bad_inputs_name_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^model\.path"):
+        vllm.plan(ModelConfig(name="m"), cfg(), 1, tmp_path)
+    bad_exe = VllmServerConfig(executable=str(tmp_path / "nope/bin/python"))
+    with pytest.raises(ConfigError, match=r"^server\.executable: .*nope/bin/python"):
+        vllm.plan(MODEL, bad_exe, 1, tmp_path)
+    with pytest.raises(ConfigError, match=r"^server\.executable"):
+        vllm.plan(MODEL, VllmServerConfig(executable="no-such-python-xyz"), 1, tmp_path)
+    with pytest.raises(ConfigError, match=r"^server\.device"):
+        vllm.plan(MODEL, VllmServerConfig(executable=sys.executable, device="tpu"), 1, tmp_path)
+
+
+def test_separate_tokenizer_and_wildcard_host(tmp_path: Path) -> None:
+    m = ModelConfig(name="m", path="/models/x", tokenizer="/tok/y")
+    p = vllm.plan(m, cfg(host="0.0.0.0"), 9000, tmp_path)
+    assert p.argv[p.argv.index("--tokenizer") + 1] == "/tok/y"
+    assert p.argv[p.argv.index("--host") + 1] == "0.0.0.0"
+    assert p.base_url == "http://127.0.0.1:9000"
+    assert vllm.connect_host("::1") == "[::1]"
+
+
+def test_device_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    assert vllm.resolve_device("auto") == "cpu"
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    expected = "gpu" if Path("/dev/nvidiactl").exists() else "cpu"
+    assert vllm.resolve_device("auto") == expected
+
+
+def test_conf_server_vllm_composes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SWEEPER_VLLM_PYTHON", "/opt/venv/bin/python")
+    register()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        c = compose("config", overrides=["server=vllm", "model=tiny-random"])
+    server = OmegaConf.to_object(c.server)
+    assert isinstance(server, VllmServerConfig)
+    assert server.executable == "/opt/venv/bin/python"
+    assert server.host == "127.0.0.1"
+    assert c.model.generate == "tiny-random"
+    assert c.model.name == "tiny-random"

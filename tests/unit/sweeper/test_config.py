@@ -1,0 +1,58 @@
+"""Every option of every config group composes into a typed RunSpec; bad keys fail by name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
+
+from sweeper.cli import CONF_DIR
+from sweeper.schema import RunSpec
+
+GROUPS = ("model", "server", "dataset", "load", "tracking")
+# options that need a value only the user can give
+REQUIRED = {
+    ("server", "external"): ["server.base_url=http://127.0.0.1:8000"],
+    ("server", "command"): ["server.argv=[my-server,--port,'{port}']"],
+}
+
+
+def options() -> Iterator[tuple[str, str]]:
+    for group in GROUPS:
+        for path in sorted((Path(CONF_DIR) / group).glob("*.yaml")):
+            yield group, path.stem
+
+
+def compose_spec(overrides: list[str]) -> RunSpec:
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=overrides)
+    return OmegaConf.to_object(cfg)  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize(("group", "option"), list(options()))
+def test_every_option_composes(group: str, option: str) -> None:
+    spec = compose_spec([f"{group}={option}", *REQUIRED.get((group, option), [])])
+    assert isinstance(spec, RunSpec)
+    node = getattr(spec, group)
+    assert type(node).__name__.endswith("Config")
+
+
+def test_top_level_keys_reach_the_groups() -> None:
+    spec = compose_spec(["concurrency=32", "num_prompts=7", "seed=3", "request_rate=inf"])
+    assert spec.load.concurrency == 32 and spec.load.num_prompts == 7 and spec.load.seed == 3
+    assert spec.load.request_rate == float("inf")
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [("concurrency=abc", "concurrency"), ("server.max_num_seqs=lots", "max_num_seqs"),
+     ("server.no_such_key=1", "no_such_key"), ("slo.ttft=5", "ttft")],
+)  # fmt: skip
+def test_bad_override_names_the_key(override: str, key: str) -> None:
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_spec([override])
+    assert key in str(err.value) + str(err.value.__cause__)

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from launchers.process import free_port
+from sweeper.schema import TrackingConfig
+from sweeper.tracking import Point, Tracker, TrackingError, numeric_items
+
+
+def test_numeric_items_flattens_and_drops_non_numbers() -> None:
+    data = {"a": 1, "b": "x", "c": True, "d": float("inf"), "sweeper": {"q": 2.5, "e": {"x": 1}}}
+    assert dict(numeric_items(data)) == {"a": 1.0, "sweeper.q": 2.5, "sweeper.e.x": 1.0}
+
+
+def test_parent_child_runs_in_sqlite(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    tracker = Tracker(TrackingConfig(uri=uri, experiment="t"))
+    parent = tracker.start_run("sweep-x", {"sweeper.kind": "sweep"})
+    child = tracker.start_run("concurrency=8", {"sweeper.kind": "job"}, parent_id=parent)
+    series = [Point("ts.completed", s, float(s)) for s in range(3)]
+    tracker.log_job(child, {"concurrency": "8"}, {"output_throughput": 12.5}, series)
+    (tmp_path / "job").mkdir()
+    (tmp_path / "job" / "result.json").write_text("{}")
+    tracker.log_artifacts(child, tmp_path / "job")
+    tracker.end_run(child, "FINISHED")
+    tracker.end_run(parent, "FINISHED")
+
+    client = MlflowClient(uri)
+    run = client.get_run(child)
+    assert run.data.tags["mlflow.parentRunId"] == parent
+    assert run.data.params["concurrency"] == "8"
+    assert run.data.metrics["output_throughput"] == 12.5
+    assert [m.step for m in client.get_metric_history(child, "ts.completed")] == [0, 1, 2]
+    assert [a.path for a in client.list_artifacts(child)] == ["result.json"]
+    assert run.info.status == "FINISHED"
+
+
+def test_dead_tracking_server_fails_fast(tmp_path: Path) -> None:
+    tracker = Tracker(TrackingConfig(uri=f"http://127.0.0.1:{free_port()}", timeout_s=3))
+    t0 = time.monotonic()
+    with pytest.raises(TrackingError, match="could not create run"):
+        tracker.start_run("x", {})
+    assert time.monotonic() - t0 < 15
