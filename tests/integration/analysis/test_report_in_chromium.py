@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from chromium_page import chromium_binary, load_page
 
 from analysis.loader import load_sweep
 from analysis.report import make_report
 from analysis.synthetic import SyntheticGrid, write_sweep
+from tests.integration.analysis.chromium_page import chromium_binary, load_page
 
 PLOTS_JS = """JSON.stringify(Array.from(document.querySelectorAll('.js-plotly-plot'))
   .map(d => [d.id, d.data.length, d.querySelectorAll('.main-svg').length]))"""
