@@ -67,6 +67,10 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 
 
 def main() -> None:
+    if "plan=true" in sys.argv[1:]:
+        from sweeper.plan import main as plan_main
+
+        sys.exit(plan_main())
     signal.signal(signal.SIGTERM, _on_sigterm)
     status: str | None = None
     code = 0
