@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from launchers.pool import Lease, default_pool
-from sweeper import jobdir
+from sweeper import jobdir, resume
 from sweeper.context import JobContext, config_hash
 from sweeper.errors import SweeperError
 from sweeper.prepare import Prepared, prepare
@@ -54,6 +54,8 @@ def run_job(spec: RunSpec, ctx: JobContext) -> dict[str, Any]:
         parent_id = sweep.open(ctx.sweep_dir, spec.tracking, [])
     outcome = Outcome()
     try:
+        if spec.resume and (done := resume.carried(spec, ctx, parent_id)) is not None:
+            return done
         prepared = prepare(spec)
         outcome.lease = default_pool().acquire(prepared.model, spec.server, ctx.servers_dir)
         measure(spec, prepared, outcome)

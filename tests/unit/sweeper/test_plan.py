@@ -91,16 +91,11 @@ def test_diff_against_last_sweep_of_the_experiment(tmp_path: Path) -> None:
     # history gives the estimate of points measured before
     assert [j.estimate_s for j in plan.jobs[:2]] == [7.0, 7.0]
     assert plan.jobs[2].estimate_s is None
-    resumed = make_plan([*args, "resume=true"], CONF_DIR) if _has_resume() else None
-    if resumed is not None:
-        assert [j.skipped_by_resume for j in resumed.jobs] == [True, True, False] + [False] * 3
-        assert resumed.starts == 2
-
-
-def _has_resume() -> bool:
-    from sweeper.schema import RunSpec
-
-    return "resume" in RunSpec.__dataclass_fields__
+    # resume=true leaves the config hash alone and marks the points it would skip
+    resumed = make_plan([*args, "resume=true"], CONF_DIR)
+    assert [j.config_hash for j in resumed.jobs] == [j.config_hash for j in plan.jobs]
+    assert [j.skipped_by_resume for j in resumed.jobs] == [True, True, False] + [False] * 3
+    assert resumed.starts == 2 and "2 skipped by resume" in render(resumed)
 
 
 def test_plan_true_on_the_cli_prints_the_plan_and_runs_nothing(tmp_path: Path) -> None:
