@@ -36,6 +36,11 @@ class JobContext:
         """Where server work dirs and logs go: shared by the sweep's jobs."""
         return (self.sweep_dir or self.job_dir) / "servers"
 
+    @property
+    def gpu_lock_dir(self) -> Path:
+        """Where the jobs of a sweep lock their GPU sets (launchers.gpus)."""
+        return (self.sweep_dir or self.job_dir) / ".gpus"
+
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     for key, value in data.items():
