@@ -90,6 +90,10 @@ def one_line(e: BaseException) -> str:
 
 
 def main() -> None:
+    if "plan=true" in sys.argv[1:]:
+        from sweeper.plan import main as plan_main
+
+        sys.exit(plan_main())
     signal.signal(signal.SIGTERM, _on_sigterm)
     # Hydra then raises composition errors (bad key, type, option) to us instead of printing
     # them over several lines; we print one. A user who sets it gets the full trace.
