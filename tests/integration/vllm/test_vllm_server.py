@@ -1,5 +1,7 @@
 """One real vLLM server on CPU through the pool: ready, streamed completions with exact token
-counts, prefix-cache reset between reused jobs, /metrics scraping, clean stop."""
+counts, prefix-cache reset between reused jobs, /metrics scraping, clean stop. It runs with
+n-gram speculative decoding so the spec-decode metrics are exercised too (the sweep tests
+cover the plain configuration)."""
 
 from __future__ import annotations
 
@@ -35,7 +37,12 @@ def served(
     vllm_python: str, tiny_model: ModelConfig, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Served]:
     pool = ServerPool()
-    cfg = VllmServerConfig(executable=vllm_python, cpu_kvcache_space_gib=1, max_num_seqs=8)
+    cfg = VllmServerConfig(
+        executable=vllm_python,
+        cpu_kvcache_space_gib=1,
+        max_num_seqs=8,
+        speculative_config={"method": "ngram", "num_speculative_tokens": 3, "prompt_lookup_max": 3},
+    )
     t0 = time.monotonic()
     lease = pool.acquire(tiny_model, cfg, tmp_path_factory.mktemp("vllm"))
     print(f"\n[vllm] /health and /v1/models ready in {time.monotonic() - t0:.1f} s")
@@ -119,6 +126,17 @@ def test_scraper_reads_real_vllm_metrics(served: Served) -> None:
     assert s["server_num_preemptions"] == 0
     generated = df[df["name"] == "vllm:generation_tokens_total"].groupby("t_ns")["value"].sum()
     assert generated.iloc[-1] - generated.iloc[0] == 48
+
+
+def test_spec_decode_acceptance_from_real_metrics(served: Served) -> None:
+    scraper = MetricsScraper(served.url + "/metrics", interval_s=0.5)
+    scraper.start()
+    body = {"prompt": "a b c " * 40, "max_tokens": 64, "ignore_eos": True, "temperature": 0}
+    _, usage = stream(served.url + "/v1/completions", {"model": "tiny-random", **body})
+    s = summarize(scraper.stop())
+    assert usage["completion_tokens"] == 64  # drafts never change the exact count
+    assert 0 < s["server_spec_decode_acceptance_rate"] <= 1
+    assert 1 < s["server_spec_decode_mean_acceptance_length"] <= 1 + 3
 
 
 def test_stop_empties_the_process_group(served: Served) -> None:
