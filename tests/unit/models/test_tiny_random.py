@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,3 +93,19 @@ def test_materialize(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (m.name, m.max_model_len) == ("tiny", 128)
     with pytest.raises(ConfigError, match=r"^model\.generate: unknown generator 'nope'"):
         materialize(ModelConfig(generate="nope"))
+
+
+def test_command_line_prints_the_generated_folder(tmp_path: Path) -> None:
+    env = {**os.environ, "SWEEPER_CACHE_DIR": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, "-m", "sweeper.models", "tiny-random"],
+        capture_output=True, text=True, env=env, timeout=120, check=True, start_new_session=True,
+    )  # fmt: skip
+    folder = Path(out.stdout.strip())
+    assert folder.parent == tmp_path / "models"
+    assert (folder / "model.safetensors").is_file()
+    bad = subprocess.run(
+        [sys.executable, "-m", "sweeper.models", "nope"],
+        capture_output=True, text=True, env=env, timeout=120, start_new_session=True,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "invalid choice: 'nope'" in bad.stderr
