@@ -126,8 +126,14 @@ def test_parses_real_vllm_output() -> None:
     names = {r[1] for r in rows}
     assert "vllm:kv_cache_usage_perc" in names
     assert "vllm:prefix_cache_queries_total" in names
-    assert "vllm:time_to_first_token_seconds_bucket" in names
+    assert "vllm:time_to_first_token_seconds_sum" in names
+    assert "vllm:time_to_first_token_seconds_bucket" not in names  # buckets off by default
     assert not any(n.endswith("_created") or not n.startswith("vllm:") for n in names)
+    with_buckets = parse(MetricsScraper("http://x/metrics", keep_buckets=True)._keep(REAL), 1)
+    buckets = [r for r in with_buckets if r[1] == "vllm:time_to_first_token_seconds_bucket"]
+    assert json.loads(buckets[-1][2])["le"] == "+Inf"
+    everything = parse(MetricsScraper("http://x/metrics", prefixes=("",))._keep(REAL), 1)
+    assert "process_cpu_seconds_total" in {r[1] for r in everything}
     queries = [r for r in rows if r[1] == "vllm:prefix_cache_queries_total"]
     assert [json.loads(r[2]) for r in queries] == [{"engine": "0", "model_name": "tiny-random"}]
     assert queries[0][3] == 5.0
