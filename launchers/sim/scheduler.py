@@ -190,6 +190,7 @@ class Scheduler:
                 req.num_computed = 0
                 break
             self.waiting.pop(0)
+            pool.record_query(req.prompt_len, len(req.table.hashed) * pool.block_size)
             req.status = Status.RUNNING
             self.running.append(req)
             scheduled.append((req, num_new))
