@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sim_bench_support import (
+
+from tests.benchmarks.sim_bench_support import (
     LoadResult,
     closed_loop,
     get_json,

@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 
 import aiohttp
-from conftest import SimProcess, run_sim
 from prometheus_client.parser import text_string_to_metric_families
-from sse_client import Received, stream
+
+from tests.integration.sim.sim_harness import SimProcess, run_sim
+from tests.integration.sim.sse_client import Received, stream
 
 COMPLETIONS = "/v1/completions"
 CHAT = "/v1/chat/completions"
