@@ -56,6 +56,8 @@ class RunSpec:
     # with -m, every grid point runs `repeats` times (repeat = 0..repeats-1, seeds seed+repeat)
     repeats: int = 1
     repeat: int = 0
+    # derived in conf/config.yaml as seed + repeat; the groups use it (don't set it)
+    run_seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
