@@ -135,6 +135,9 @@ async def sim_stats(request: web.Request) -> web.Response:
             "os_wake_delay_ms": percentiles_ms(wake),
             "loop_backlog_ms": percentiles_ms(backlog),
             "engine_busy_s": engine.busy_ns / 1e9,
+            # CPU the whole simulator process used (user + system), for headroom figures
+            "process_cpu_s": time.process_time(),
+            "uptime_s": (time.monotonic_ns() - state.started_ns) / 1e9,
             "preemptions": s.preemptions,
             "prompt_tokens": s.prompt_tokens,
             "generation_tokens": s.generation_tokens,
