@@ -23,6 +23,8 @@ from typing import Any
 import aiohttp
 import numpy as np
 
+from sweeper.client.arrival import ArrivalClock
+from sweeper.client.arrival import install as install_arrival_clock
 from sweeper.client.backends import Backend, StreamState, get_backend
 from sweeper.client.backends.base import StreamError, finish
 from sweeper.client.config import LoadConfig
@@ -129,12 +131,14 @@ class Sender:
                 else:
                     sse = "event-stream" in resp.headers.get("Content-Type", "event-stream")
                     parser = SseParser() if sse else JsonLinesParser()
+                    clock = ArrivalClock(resp)
                     async for chunk in resp.content.iter_any():
                         now = _now()
-                        for event in parser.feed(chunk):
-                            backend.on_event(event, now, rec, st)
-                    for event in parser.flush():
-                        backend.on_event(event, _now(), rec, st)
+                        for event, end in parser.feed(chunk):
+                            backend.on_event(event, clock.at(end, now), rec, st)
+                    now = _now()
+                    for event, end in parser.flush():
+                        backend.on_event(event, clock.at(end, now), rec, st)
         except StreamError as exc:
             rec.error = str(exc)
         except (TimeoutError, aiohttp.ServerTimeoutError):
@@ -246,6 +250,7 @@ def open_session(load: LoadConfig, cap: int | None) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(
         limit=cap or 0, limit_per_host=cap or 0, keepalive_timeout=60, force_close=False
     )
+    install_arrival_clock(connector)
     timeout = aiohttp.ClientTimeout(total=None, sock_read=load.request_timeout_s, sock_connect=30)
     return aiohttp.ClientSession(connector=connector, timeout=timeout)
 
