@@ -167,10 +167,12 @@ class Sender:
     async def prewarm(self, connections: int) -> None:
         """Open `connections` pooled connections before the clock starts."""
         assert self.session is not None
+        headers = {k: v for k, v in self.headers.items() if k != "Content-Type"}
 
         async def touch() -> None:
             try:
-                async with self.session.get(self.base_url + "/v1/models") as resp:  # type: ignore[union-attr]
+                url = self.base_url + "/v1/models"
+                async with self.session.get(url, headers=headers) as resp:  # type: ignore[union-attr]
                     await resp.read()
             except (aiohttp.ClientError, TimeoutError):
                 pass
