@@ -23,7 +23,8 @@ class OpenAICompletionsBackend(Backend):
             if self.load.continuous_usage_stats:
                 options["continuous_usage_stats"] = True
             body["stream_options"] = options
-        if self.load.ignore_eos:
+        if self.load.ignore_eos and spec.output_len is not None:
+            # exact length only where one was asked for (else it would run to max_model_len)
             body["ignore_eos"] = True
         return self.merged(body, spec)
 

@@ -272,3 +272,21 @@ def test_worker_processes_closed_loop_for_a_duration() -> None:
     result, _ = run(FakeBehaviour(), specs(3, out=1), concurrency=2, workers=2, duration_s=0.3)
     idx = [r.index for r in result.records]
     assert len(idx) == len(set(idx)) >= 4 and all(r.success for r in result.records)
+
+
+def test_run_reports_client_cost_and_loop_lag() -> None:
+    from sweeper.metrics import summarize
+    from sweeper.schema import SloConfig
+
+    result, _ = run(FakeBehaviour(ttft_s=0.03), specs(4, out=3), concurrency=2)
+    assert result.client_cpu_ns > 0 and len(result.loop_lag_ms) >= 3
+    extra = summarize(result, SloConfig(), [99])["sweeper"]
+    assert extra["client_cpu_s"] > 0 and extra["client_cpu_us_per_output_token"] > 0
+    assert "p99_loop_lag_ms" in extra and extra["itl_per_token"] is True
+
+
+def test_no_output_len_means_no_ignore_eos() -> None:
+    reqs = [RequestSpec(prompt="x", prompt_len=1, output_len=None)]
+    _, server = run(FakeBehaviour(), reqs, concurrency=1)
+    body = server.seen.bodies[-1]
+    assert "ignore_eos" not in body and "max_tokens" not in body
