@@ -34,7 +34,7 @@ from sweeper.client.runner import (
 from sweeper.records import RequestSpec
 
 # time the parent leaves between "all workers ready" and the common start
-START_MARGIN_NS = 50_000_000
+START_MARGIN_NS = 200_000_000
 JOIN_TIMEOUT_S = 10.0
 
 

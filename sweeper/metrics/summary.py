@@ -141,20 +141,22 @@ def extras(
         ),
     }
     dispatched = [r.t_dispatch_ns for r in measured if r.t_dispatch_ns]
-    if dispatched:
+    if open_loop and dispatched:
+        # achieved vs requested: requests released / time of the last release
         span_s = (max(dispatched) - run.t_measure_start_ns) / 1e9
         out["send_rate"] = len(dispatched) / span_s if span_s > 0 else None
-    if open_loop and dispatched:
         requested = load.request_rate
         out["requested_rate"] = None if math.isinf(requested) else requested
-        achieved = out.get("send_rate")
+        achieved = out["send_rate"]
         if achieved and not math.isinf(requested) and load.ramp_up_strategy is None:
             out["send_rate_error_pct"] = 100.0 * (achieved - requested) / requested
         late = [r.lateness_ms for r in measured if r.t_dispatch_ns]
         out.update(stats("send_lateness_ms", late, percentiles))
         out["max_send_lateness_ms"] = float(max(late))
-    queue = [r.queue_ms for r in measured if r.t_send_ns]
-    out.update(stats("queue_ms", queue, percentiles))
+        if load.concurrency is not None:
+            # open loop under a cap: time released requests waited for a free slot
+            queue = [r.queue_ms for r in measured if r.t_send_ns]
+            out.update(stats("queue_ms", queue, percentiles))
     if run.loop_lag_ms:
         out.update(stats("loop_lag_ms", run.loop_lag_ms, percentiles))
         out["max_loop_lag_ms"] = float(max(run.loop_lag_ms))
