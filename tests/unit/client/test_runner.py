@@ -290,3 +290,14 @@ def test_no_output_len_means_no_ignore_eos() -> None:
     _, server = run(FakeBehaviour(), reqs, concurrency=1)
     body = server.seen.bodies[-1]
     assert "ignore_eos" not in body and "max_tokens" not in body
+
+
+def test_a_stalled_stream_times_out_without_blocking_the_others() -> None:
+    b = FakeBehaviour(stall_after_first={0}, stall_s=1.0)
+    result, _ = run(b, specs(3, out=3), concurrency=3, request_timeout_s=0.2)
+    by_index = {r.index: r for r in result.records}
+    stalled = [r for r in result.records if not r.success]
+    assert len(stalled) == 1 and stalled[0].error.startswith("timeout")
+    # the first token had arrived: it stays in the record
+    assert stalled[0].chunk_tokens == [1]
+    assert sum(r.success for r in by_index.values()) == 2
