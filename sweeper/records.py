@@ -40,6 +40,8 @@ class RequestRecord:
     prompt_len: int
     expected_output_len: int | None
     output_len: int = 0
+    # the server's prompt token count (usage.prompt_tokens) when it reported one
+    server_prompt_len: int | None = None
     success: bool = False
     error: str = ""
     http_status: int | None = None

@@ -63,7 +63,10 @@ def summarize(run: BenchmarkRun, slo: SloConfig, percentiles: list[float]) -> di
     ok = [r for r in measured if r.success]
     failed = [r for r in measured if not r.success]
     duration_s = max(run.t_end_ns - run.t_measure_start_ns, 1) / 1e9
-    total_in = sum(r.prompt_len for r in ok)
+    # like vLLM: the server's prompt count where it reported one, else the dataset's
+    total_in = sum(
+        r.server_prompt_len if r.server_prompt_len is not None else r.prompt_len for r in ok
+    )
     total_out = sum(r.output_len for r in ok)
     has_slo = any(v is not None for v in (slo.ttft_ms, slo.tpot_ms, slo.e2el_ms))
     good = sum(1 for r in ok if is_good(r, slo)) if has_slo else 0

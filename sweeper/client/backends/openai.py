@@ -44,7 +44,11 @@ class OpenAICompletionsBackend(Backend):
             msg = err.get("message", err) if isinstance(err, dict) else err
             raise StreamError(f"server_error: {msg}")
         usage = data.get("usage")
-        cumulative = usage.get("completion_tokens") if usage else None
+        cumulative = None
+        if usage:
+            cumulative = usage.get("completion_tokens")
+            if rec.server_prompt_len is None:
+                rec.server_prompt_len = usage.get("prompt_tokens")
         choices = data.get("choices")
         if choices:
             if not self.load.continuous_usage_stats:
@@ -59,6 +63,7 @@ class OpenAICompletionsBackend(Backend):
         choices = data.get("choices") or [{}]
         usage = data.get("usage") or {}
         tokens = usage.get("completion_tokens")
+        rec.server_prompt_len = usage.get("prompt_tokens")
         note_content(rec, st, now_ns, self.text_of(choices[0]), tokens)
         if tokens is not None:
             st.usage_tokens = tokens

@@ -179,3 +179,9 @@ def test_closed_loop_has_no_rate_or_lateness_extras() -> None:
     assert "e2el_including_client_queue_ms" not in "".join(s)  # only for an open loop
     x = s["sweeper"]
     assert not {"send_rate", "p99_send_lateness_ms", "p99_queue_ms"} & set(x)
+
+
+def test_total_input_uses_the_servers_prompt_count_when_reported() -> None:
+    run = hand_run()
+    run.records[0].server_prompt_len = 13  # A: dataset said 10
+    assert summarize(run, SloConfig(), [99])["total_input_tokens"] == 70 - 10 + 13
