@@ -56,6 +56,8 @@ class RunSpec:
     # with -m, every grid point runs `repeats` times (repeat = 0..repeats-1, seeds seed+repeat)
     repeats: int = 1
     repeat: int = 0
+    # derived in conf/config.yaml as seed + repeat; the groups use it (don't set it)
+    run_seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
@@ -65,6 +67,13 @@ class RunSpec:
     percentiles: list[float] = field(default_factory=lambda: [50.0, 90.0, 99.0])
     # print the vLLM-style result block
     print_result: bool = True
+    # skip grid points whose config hash has a FINISHED job run in the experiment (rerun the rest)
+    resume: bool = False
+    # GPUs per job: the server gets CUDA_VISIBLE_DEVICES from an allocation held across
+    # processes (parallel launchers); 0 = leave CUDA_VISIBLE_DEVICES alone
+    gpus_per_job: int = 0
+    # the GPUs to allocate from; None = $CUDA_VISIBLE_DEVICES, else every GPU `nvidia-smi -L` lists
+    gpu_ids: list[str] | None = None
 
 
 def register() -> None:

@@ -42,6 +42,9 @@ def load_tokenizer(path: str | None) -> Any | None:
     """
     if path is None or path == "":
         return None
+    if path.startswith(("/", ".", "~")) and not Path(path).expanduser().exists():
+        # clearly a path, not a hub id: say so before importing transformers (slow, noisy)
+        raise ConfigError(f"model.tokenizer: no such file or folder: {path}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         from transformers import AutoTokenizer, PreTrainedTokenizerFast
