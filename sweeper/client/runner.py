@@ -119,7 +119,8 @@ class Sender:
         assert self.session is not None
         rec.t_send_ns = _now()
         try:
-            async with self.session.post(self.url, data=body, headers=headers) as resp:
+            post = self.session.post(self.url, data=body, headers=headers, trace_request_ctx=rec)
+            async with post as resp:
                 rec.http_status = resp.status
                 if resp.status != 200:
                     detail = (await resp.read())[:300].decode(errors="replace")
@@ -254,7 +255,16 @@ def open_session(load: LoadConfig, cap: int | None) -> aiohttp.ClientSession:
     )
     install_arrival_clock(connector)
     timeout = aiohttp.ClientTimeout(total=None, sock_read=load.request_timeout_s, sock_connect=30)
-    return aiohttp.ClientSession(connector=connector, timeout=timeout)
+    trace = aiohttp.TraceConfig()
+    trace.on_request_chunk_sent.append(_request_written)
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, trace_configs=[trace])
+
+
+async def _request_written(session: Any, ctx: Any, params: Any) -> None:
+    """aiohttp's request-chunk-sent signal: the body went to the socket."""
+    rec = ctx.trace_request_ctx
+    if isinstance(rec, RequestRecord) and not rec.t_request_written_ns:
+        rec.t_request_written_ns = _now()
 
 
 @dataclass
