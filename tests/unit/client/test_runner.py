@@ -305,3 +305,21 @@ def test_a_stalled_stream_times_out_without_blocking_the_others() -> None:
     # the first token had arrived: it stays in the record
     assert stalled[0].chunk_tokens == [1]
     assert sum(r.success for r in by_index.values()) == 2
+
+
+def test_cancelled_worker_run_leaves_no_process() -> None:
+    """Cancelling the run (what Ctrl-C does to asyncio.run) kills and reaps the workers; the
+    autouse fixture fails the test if any process is left."""
+
+    async def main() -> None:
+        async with FakeOpenAI(FakeBehaviour(ttft_s=0.05)) as server:
+            load = LoadConfig(concurrency=2, workers=2, duration_s=30.0, progress=False)
+            task = asyncio.create_task(run_benchmark(server.base_url, "m", specs(2), load))
+            await asyncio.sleep(3.0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    t0 = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - t0 < 25  # not the 30 s of the run
