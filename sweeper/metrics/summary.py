@@ -71,7 +71,11 @@ def summarize(run: BenchmarkRun, slo: SloConfig, percentiles: list[float]) -> di
     has_slo = any(v is not None for v in (slo.ttft_ms, slo.tpot_ms, slo.e2el_ms))
     good = sum(1 for r in ok if is_good(r, slo)) if has_slo else 0
     itls = np.concatenate([itls_ms(r) for r in ok]) if ok else np.zeros(0)
-    open_loop = not math.isinf(load.request_rate) or load.ramp_up_strategy is not None
+    open_loop = (
+        not math.isinf(load.request_rate)
+        or load.ramp_up_strategy is not None
+        or load.schedule == "trace"
+    )
 
     result: dict[str, Any] = {
         "backend": load.backend,
@@ -151,7 +155,8 @@ def extras(
         requested = load.request_rate
         out["requested_rate"] = None if math.isinf(requested) else requested
         achieved = out["send_rate"]
-        if achieved and not math.isinf(requested) and load.ramp_up_strategy is None:
+        fixed_rate = load.ramp_up_strategy is None and load.schedule == "rate"
+        if achieved and not math.isinf(requested) and fixed_rate:
             out["send_rate_error_pct"] = 100.0 * (achieved - requested) / requested
         late = [r.lateness_ms for r in measured if r.t_dispatch_ns]
         out.update(stats("send_lateness_ms", late, percentiles))

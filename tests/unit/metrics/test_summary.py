@@ -185,3 +185,10 @@ def test_total_input_uses_the_servers_prompt_count_when_reported() -> None:
     run = hand_run()
     run.records[0].server_prompt_len = 13  # A: dataset said 10
     assert summarize(run, SloConfig(), [99])["total_input_tokens"] == 70 - 10 + 13
+
+
+def test_trace_replay_reports_lateness_but_no_requested_rate() -> None:
+    s = summarize(hand_run(schedule="trace"), SloConfig(), [99])
+    x = s["sweeper"]
+    assert "p99_send_lateness_ms" in x and x["requested_rate"] is None
+    assert "send_rate_error_pct" not in x
