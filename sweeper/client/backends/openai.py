@@ -40,9 +40,7 @@ class OpenAICompletionsBackend(Backend):
             return
         data = json_loads(payload)
         if "error" in data and not data.get("choices"):
-            err = data["error"]
-            msg = err.get("message", err) if isinstance(err, dict) else err
-            raise StreamError(f"server_error: {msg}")
+            raise StreamError(f"server_error: {_message(data['error'])}")
         usage = data.get("usage")
         cumulative = None
         if usage:
@@ -60,6 +58,8 @@ class OpenAICompletionsBackend(Backend):
 
     def on_response(self, payload: bytes, now_ns: int, rec: RequestRecord, st: StreamState) -> None:
         data = json_loads(payload)
+        if "error" in data and not data.get("choices"):
+            raise StreamError(f"server_error: {_message(data['error'])}")
         choices = data.get("choices") or [{}]
         usage = data.get("usage") or {}
         tokens = usage.get("completion_tokens")
@@ -85,3 +85,8 @@ class OpenAIChatBackend(OpenAICompletionsBackend):
         return (part.get("content") or "") + (
             part.get("reasoning_content") or part.get("reasoning") or ""
         )
+
+
+def _message(error: Any) -> str:
+    text = error.get("message", error) if isinstance(error, dict) else error
+    return " ".join(str(text).split())[:300]
