@@ -22,9 +22,10 @@ Sampling parameters and any other body fields go in `load.extra_body`; headers i
 from __future__ import annotations
 
 from sweeper.client.backends import register_backend
+from sweeper.client.benchmark_run import BenchmarkRun
 from sweeper.client.config import LoadConfig
 from sweeper.client.frame import records_frame
-from sweeper.client.runner import BenchmarkRun, run_benchmark
+from sweeper.client.runner import run_benchmark
 from sweeper.client.schedule import check_load
 
 __all__ = [

@@ -19,7 +19,7 @@ from sweeper.metrics.series import max_output_tokens_per_s, peak_concurrency
 from sweeper.records import RequestRecord
 
 if TYPE_CHECKING:
-    from sweeper.client.runner import BenchmarkRun
+    from sweeper.client.benchmark_run import BenchmarkRun
     from sweeper.schema import SloConfig
 
 
