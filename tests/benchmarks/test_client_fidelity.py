@@ -29,12 +29,13 @@ from tests.benchmarks.sim_process import ground_truth, running_sim
 
 pytestmark = pytest.mark.benchmark
 
-CASES = [(1, 200), (64, 1280), (256, 2048)]
+# (concurrency, requests, client worker processes)
+CASES = [(1, 200, 1), (64, 1280, 1), (256, 2048, 1), (256, 2048, 2)]
 
 
-def fidelity_row(base_url: str, concurrency: int, num: int) -> dict[str, float]:
+def fidelity_row(base_url: str, concurrency: int, num: int, workers: int = 1) -> dict[str, float]:
     specs = sample(RandomDatasetConfig(input_len=128, output_len=64, seed=1), num, None)
-    load = LoadConfig(concurrency=concurrency, num_prompts=num, progress=False)
+    load = LoadConfig(concurrency=concurrency, num_prompts=num, workers=workers, progress=False)
     run = asyncio.run(run_benchmark(base_url, "sim-model", specs, load))
     truth = ground_truth(base_url)
     d_ttft, d_e2e, d_arrival, d_read, d_write = [], [], [], [], []
@@ -54,6 +55,7 @@ def fidelity_row(base_url: str, concurrency: int, num: int) -> dict[str, float]:
     assert summary["completed"] == num and len(d_ttft) == num
     return {
         "concurrency": concurrency,
+        "workers": workers,
         "requests": num,
         "ttft_med": float(np.median(d_ttft)),
         "ttft_p99": float(np.percentile(d_ttft, 99)),
@@ -75,17 +77,19 @@ def test_fidelity_against_sim_ground_truth() -> None:
     with running_sim("--profile", "fast") as base_url:
         # one short run first: imports and connection set-up out of the figures
         fidelity_row(base_url, 4, 16)
-        for concurrency, num in CASES:
-            rows.append(fidelity_row(base_url, concurrency, num))
+        for concurrency, num, workers in CASES:
+            rows.append(fidelity_row(base_url, concurrency, num, workers))
     print("\nclient fidelity vs simulator ground truth (|measured - true|, ms)")
     print(
-        f"{'conc':>5} {'reqs':>5} {'TTFT med':>9} {'TTFT p99':>9} {'E2E med':>8} {'E2E p99':>8}"
+        f"{'conc':>5} {'wk':>2} {'reqs':>5} {'TTFT med':>9} {'TTFT p99':>9}"
+        f" {'E2E med':>8} {'E2E p99':>8}"
         f" {'send→arr p99':>12} {'send ovh p99':>12} {'chunk→read p99':>14} {'loop lag p99':>12}"
         f" {'med TTFT':>9} {'out tok/s':>10} {'CPU µs/tok':>10} {'peak':>5}"
     )
     for r in rows:
         print(
-            f"{r['concurrency']:>5} {r['requests']:>5} {r['ttft_med']:>9.3f} {r['ttft_p99']:>9.3f}"
+            f"{r['concurrency']:>5} {r['workers']:>2} {r['requests']:>5}"
+            f" {r['ttft_med']:>9.3f} {r['ttft_p99']:>9.3f}"
             f" {r['e2e_med']:>8.3f} {r['e2e_p99']:>8.3f} {r['send_to_arrival_p99']:>12.3f}"
             f" {r['send_overhead_p99']:>12.3f} {r['chunk_to_read_p99']:>14.3f}"
             f" {r['loop_lag_p99']:>12.3f}"
@@ -93,4 +97,4 @@ def test_fidelity_against_sim_ground_truth() -> None:
             f" {r['cpu_us_per_token']:>10.1f} {r['peak']:>5.0f}"
         )
     # sanity only (figures are the point): every request was matched with its truth
-    assert [r["requests"] for r in rows] == [n for _, n in CASES]
+    assert [r["requests"] for r in rows] == [n for _, n, _ in CASES]
