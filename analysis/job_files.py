@@ -19,6 +19,9 @@ SERVER_SERIES: tuple[str, ...] = (
     "num_preemptions",
 )
 
+# older vLLM names of the same gauges
+ALIASES = {"gpu_cache_usage_perc": "kv_cache_usage_perc"}
+
 
 @dataclass(frozen=True)
 class JobRef:
@@ -33,7 +36,8 @@ class JobRef:
 
 def metric_name(raw: str) -> str:
     """`vllm:num_preemptions_total` / `server.num_preemptions` → `num_preemptions`."""
-    return raw.removeprefix("server.").removeprefix("vllm:").removesuffix("_total")
+    name = raw.removeprefix("server.").removeprefix("vllm:").removesuffix("_total")
+    return ALIASES.get(name, name)
 
 
 def local_file(ref: JobRef, name: str) -> Path | None:

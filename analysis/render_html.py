@@ -99,7 +99,11 @@ def write_html(
     """Write the report page: header, runs table, then one interactive figure per spec."""
     sections: list[str] = []
     for spec in specs:
-        if not spec.all_panels():
+        if not spec.has_data():
+            if spec.note:
+                sections.append(
+                    f"<p class='note'>{html.escape(spec.title)}: {html.escape(spec.note)}</p>"
+                )
             continue
         div = pio.to_html(
             to_plotly(spec),

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
 
 from analysis.spec import FigureSpec, Panel
 
@@ -56,6 +57,7 @@ def draw_panel(ax: Axes, panel: Panel) -> None:
     ax.set_ylabel(panel.y_label, fontsize=9)
     if panel.log_x:
         ax.set_xscale("log", base=2)
+        ax.xaxis.set_minor_locator(NullLocator())
     ax.grid(True, alpha=0.3)
     if panel.series or panel.hlines:
         entries = len(panel.series) + len(panel.hlines)
@@ -78,13 +80,22 @@ def to_matplotlib(spec: FigureSpec) -> Figure:
                 axes[r][c].set_visible(False)
     title = spec.title + (f"\n{spec.note}" if spec.note else "")
     fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
+    # fixed margins: tight_layout measures every tick label and costs seconds on big sweeps
+    height = fig.get_figheight()
+    fig.subplots_adjust(
+        left=0.06 if spec.cols > 2 else 0.1,
+        right=0.98,
+        wspace=0.28,
+        bottom=0.5 / height + 0.05,
+        top=1 - 0.8 / height,
+        hspace=0.45,
+    )
     return fig
 
 
 def write_png(spec: FigureSpec, out_dir: Path) -> Path | None:
-    """Draw `spec` to `<out_dir>/<key>.png`; None when it has no panels."""
-    if not spec.all_panels():
+    """Draw `spec` to `<out_dir>/<key>.png`; None when it has nothing to draw."""
+    if not spec.has_data():
         return None
     fig = to_matplotlib(spec)
     path = out_dir / f"{spec.key}.png"

@@ -46,9 +46,11 @@ class Report:
     detail_jobs: list[int] = field(default_factory=list)
 
 
-def job_label(row: pd.Series) -> str:
-    text = row["overrides"] or ""
-    return f"job {row['job_num']}" + (f": {text}" if text else "")
+def job_labels(runs: pd.DataFrame, shape: GridShape) -> pd.Series:
+    """ "job 3: concurrency=8, server.profile=fast" — the grid coordinates of each job."""
+    keys = (shape.x, *shape.series) + ((shape.facet,) if shape.facet else ())
+    coords = label_for(runs, keys)
+    return "job " + runs["job_num"].astype(str) + ": " + coords.astype(str)
 
 
 def detail_jobs(runs: pd.DataFrame, shape: GridShape, chosen: list[int] | None) -> pd.DataFrame:
@@ -107,9 +109,10 @@ def make_report(
         raise AnalysisError(f"sweep {sweep.name}: no finished job to report on")
     shape = grid_shape(ok, x=x, facet=facet)
     chosen = detail_jobs(ok, shape, jobs)
+    labels = job_labels(chosen, shape)
     refs = [
-        JobRef(int(r["job_num"]), job_label(r), r["job_dir"], r["run_id"], sweep.tracking_uri)
-        for _, r in chosen.iterrows()
+        JobRef(int(r["job_num"]), labels[i], r["job_dir"], r["run_id"], sweep.tracking_uri)
+        for i, r in chosen.iterrows()
     ]
     figures = [*sweep_figures(ok, shape), cdf_figure(refs), server_figure(refs)]
     if sweep.simulated:

@@ -56,6 +56,9 @@ class FigureSpec:
     def all_panels(self) -> list[Panel]:
         return [p for row in self.panels for p in row]
 
+    def has_data(self) -> bool:
+        return any(p.series or p.hlines for p in self.all_panels())
+
     def panel(self, title: str) -> Panel:
         for p in self.all_panels():
             if p.title == title:

@@ -47,6 +47,22 @@ def test_same_frame_from_mlflow_and_from_dirs(store: tuple[str, list[Path]]) -> 
         )
 
 
+def test_sql_fast_path_equals_the_mlflow_client(store: tuple[str, list[Path]]) -> None:
+    uri, _ = store
+    for name in ("sweep-2026-11-21_06-00-00", "sweep-2026-11-21_06-45-00"):
+        fast = load_sweep(name, tracking_uri=uri)
+        slow = load_sweep(name, tracking_uri=uri, fast=False)
+        assert (fast.name, fast.sweep_run_id, fast.sweep_dir) == (
+            slow.name,
+            slow.sweep_run_id,
+            slow.sweep_dir,
+        )
+        pd.testing.assert_frame_equal(fast.runs, slow.runs)
+    pd.testing.assert_frame_equal(
+        load_experiment(uri, "sweeper"), load_experiment(uri, "sweeper", fast=False)
+    )
+
+
 def test_sweep_by_run_id_and_whole_experiment(store: tuple[str, list[Path]]) -> None:
     uri, dirs = store
     by_name = load_sweep("sweep-2026-11-21_06-45-00", tracking_uri=uri)
