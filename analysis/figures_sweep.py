@@ -190,6 +190,7 @@ def pareto_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
                 y=per_gpu[front].tolist(),
                 mode="lines",
                 dash="dash",
+                color="black",
             )
         )
         title = f"{facet_label}: Pareto" if facet_label else "Pareto frontier"

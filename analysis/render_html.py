@@ -46,7 +46,7 @@ def to_plotly(spec: FigureSpec) -> go.Figure:
                     mode=series.mode,
                     legendgroup=series.name,
                     showlegend=series.name not in shown,
-                    line={"dash": series.dash},
+                    line={"dash": series.dash, "color": series.color},
                     text=series.hover,
                     hovertemplate="%{x:.4g}, %{y:.4g}<br>%{text}" if series.hover else None,
                     error_y={"type": "data", "array": series.error, "visible": True}

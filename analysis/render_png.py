@@ -17,6 +17,8 @@ from analysis.spec import FigureSpec, Panel
 PANEL_WIDTH_IN = 4.6
 PANEL_HEIGHT_IN = 3.4
 MAX_LEGEND_ENTRIES = 16
+# "best" searches every data point for a free spot: seconds on big sweeps
+LEGEND_LOC = "upper left"
 LINE_STYLES = {"solid": "-", "dash": "--", "dot": ":"}
 
 
@@ -26,7 +28,9 @@ def draw_panel(ax: Axes, panel: Panel) -> None:
         base = series.name.rsplit(" (", 1)[0]
         style = LINE_STYLES.get(series.dash, "-")
         kwargs: dict[str, object] = {"label": series.name}
-        if base in colors:
+        if series.color is not None:
+            kwargs["color"] = series.color
+        elif base in colors:
             kwargs["color"] = colors[base]
         if series.mode == "markers":
             artist = ax.scatter(series.x, series.y, s=24, **kwargs)
@@ -62,7 +66,7 @@ def draw_panel(ax: Axes, panel: Panel) -> None:
     if panel.series or panel.hlines:
         entries = len(panel.series) + len(panel.hlines)
         if entries <= MAX_LEGEND_ENTRIES:
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=7, loc=LEGEND_LOC)
 
 
 def to_matplotlib(spec: FigureSpec) -> Figure:
@@ -81,11 +85,11 @@ def to_matplotlib(spec: FigureSpec) -> Figure:
     title = spec.title + (f"\n{spec.note}" if spec.note else "")
     fig.suptitle(title, fontsize=12)
     # fixed margins: tight_layout measures every tick label and costs seconds on big sweeps
-    height = fig.get_figheight()
+    height, width = fig.get_figheight(), fig.get_figwidth()
     fig.subplots_adjust(
-        left=0.06 if spec.cols > 2 else 0.1,
-        right=0.98,
-        wspace=0.28,
+        left=0.85 / width,
+        right=1 - 0.2 / width,
+        wspace=0.32,
         bottom=0.5 / height + 0.05,
         top=1 - 0.8 / height,
         hspace=0.45,

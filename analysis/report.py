@@ -4,6 +4,7 @@ optionally logged to the sweep's MLflow parent run under `report/`."""
 from __future__ import annotations
 
 import html
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from analysis.loader import Sweep, load_sweep
 from analysis.render_html import runs_table, write_html
 from analysis.render_png import write_png
 from analysis.spec import FigureSpec
+
+log = logging.getLogger(__name__)
 
 MAX_DETAIL_JOBS = 12
 TABLE_METRICS: tuple[str, ...] = (
@@ -181,18 +184,47 @@ def build_report(
     facet: str | None = None,
     jobs: list[int] | None = None,
     log_to_mlflow: bool = False,
+    sweep_run_id: str | None = None,
 ) -> Path:
     """Report on a sweep (MLflow sweep run id or name, sweep dir, or a loaded `Sweep`); returns
-    the HTML path. With `log_to_mlflow`, the files go to the sweep's parent run too."""
+    the HTML path. With `log_to_mlflow`, the files go to the sweep's parent run too (given by
+    `sweep_run_id`, else the run the source names, else the run tagged with the sweep dir)."""
     sweep = source if isinstance(source, Sweep) else load_sweep(source, tracking_uri, experiment)
     target = out_dir if out_dir is not None else default_out_dir(sweep)
     report = make_report(sweep, target, x=x, facet=facet, jobs=jobs)
     if log_to_mlflow:
         log_report(
             target,
-            sweep.sweep_run_id,
+            sweep_run_id or sweep.sweep_run_id,
             sweep.tracking_uri or tracking_uri,
             sweep.sweep_dir,
             experiment,
         )
     return report.html
+
+
+def report_at_sweep_end(
+    sweep_dir: Path,
+    *,
+    tracking_uri: str | None = None,
+    experiment: str = DEFAULT_EXPERIMENT,
+    sweep_run_id: str | None = None,
+) -> Path | None:
+    """Best effort, for the end of a multirun: report from the job dirs into
+    `<sweep_dir>/report/`, logged to the parent run when `tracking_uri` is given. Never raises;
+    a failure is logged as one warning line and gives None."""
+    try:
+        html_path = build_report(
+            sweep_dir,
+            sweep_dir / REPORT_ARTIFACT_DIR,
+            tracking_uri=tracking_uri or DEFAULT_TRACKING_URI,
+            experiment=experiment,
+            log_to_mlflow=tracking_uri is not None,
+            sweep_run_id=sweep_run_id,
+        )
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        log.warning("report for %s not written: %s", sweep_dir, first[:300])
+        return None
+    log.info("report: %s", html_path)
+    return html_path

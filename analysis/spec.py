@@ -19,6 +19,8 @@ class Series:
     hover: list[str] | None = None
     # half-width of an error bar per point (repeats), or None
     error: list[float] | None = None
+    # fixed colour (e.g. the Pareto frontier); None = the renderer's cycle
+    color: str | None = None
 
 
 @dataclass

@@ -17,6 +17,8 @@ from mlflow.tracking import MlflowClient
 from analysis.frame import as_bool, normalize_status, overrides_text, result_metrics
 from analysis.load_dirs import job_dirs, read_config_params, read_result, sweep_name_for_dir
 from analysis.load_mlflow import quote, search_all
+from sweeper.series import server_points
+from sweeper.tracking import metric_key
 
 BATCH = 900  # MLflow's log_batch takes at most 1000 metrics / 100 params per call
 PARAM_BATCH = 100
@@ -49,20 +51,15 @@ def ensure_sweep_run(client: MlflowClient, exp_id: str, sweep_dir: Path) -> str:
 
 
 def series_metrics(job_dir: Path, now_ms: int) -> list[Metric]:
-    """`server.<name>` step series (step = second) from server_metrics.parquet."""
+    """`server.<name>` step series from server_metrics.parquet, as the job logs them (the
+    client's `ts.*` series are not in the job dir, so a synced run lacks them)."""
     path = job_dir / "server_metrics.parquet"
     if not path.is_file():
         return []
-    frame = pd.read_parquet(path, columns=["t_ns", "name", "value"])
+    frame = pd.read_parquet(path)
     if frame.empty:
         return []
-    start = int(frame["t_ns"].min())
-    metrics: list[Metric] = []
-    for row in frame.itertuples(index=False):
-        name = "server." + str(row.name).removeprefix("vllm:").removesuffix("_total")
-        step = int((int(row.t_ns) - start) // 1_000_000_000)
-        metrics.append(Metric(name, float(row.value), now_ms, step))
-    return metrics
+    return [Metric(metric_key(p.key), p.value, now_ms, p.step) for p in server_points(frame)]
 
 
 def log_job_dir(

@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from analysis.__main__ import main
 from analysis.frame import SOURCE_COLUMNS
 from analysis.loader import load_experiment, load_sweep
-from analysis.report import build_report, make_report
+from analysis.report import build_report, make_report, report_at_sweep_end
 from analysis.sync import sync_sweep_dirs
 from analysis.synthetic import SyntheticGrid, write_sweep
 
@@ -116,3 +116,23 @@ def test_export_cli_from_mlflow(store: tuple[str, list[Path]], tmp_path: Path) -
     frame = pd.read_parquet(out)
     assert len(frame) >= 12 and frame["run_id"].notna().all()
     assert "metrics.output_throughput" in frame.columns
+
+
+def test_report_at_sweep_end_logs_to_the_given_run(
+    store: tuple[str, list[Path]], tmp_path: Path
+) -> None:
+    uri, dirs = store
+    copy = tmp_path / "2026-11-21" / "06-45-00"
+    shutil.copytree(dirs[1], copy)
+    sweep = load_sweep("sweep-2026-11-21_06-45-00", tracking_uri=uri)
+    html = report_at_sweep_end(copy, tracking_uri=uri, sweep_run_id=sweep.sweep_run_id)
+    assert html == copy / "report" / "report.html" and html.is_file()
+    logged = {a.path for a in MlflowClient(uri).list_artifacts(sweep.sweep_run_id, "report")}
+    assert "report/latency.png" in logged
+
+
+def test_report_at_sweep_end_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    empty = tmp_path / "2026-11-21" / "08-00-00"
+    (empty / "0").mkdir(parents=True)
+    assert report_at_sweep_end(empty, tracking_uri=None) is None
+    assert "report for" in caplog.text and "not written" in caplog.text
