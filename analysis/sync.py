@@ -31,9 +31,22 @@ class SyncResult:
     skipped: list[Path] = field(default_factory=list)
 
 
+def artifact_location(tracking_uri: str) -> str | None:
+    """SQLite stores keep artifacts beside the database file, as sweeper's tracking does
+    (MLflow's default, ./mlruns, would land in whatever dir sync runs from)."""
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+        return (db.parent / "mlartifacts").as_uri()
+    return None
+
+
 def ensure_experiment(client: MlflowClient, experiment: str) -> str:
     exp = client.get_experiment_by_name(experiment)
-    return exp.experiment_id if exp is not None else client.create_experiment(experiment)
+    if exp is not None:
+        return exp.experiment_id
+    return client.create_experiment(
+        experiment, artifact_location=artifact_location(str(client.tracking_uri))
+    )
 
 
 def ensure_sweep_run(client: MlflowClient, exp_id: str, sweep_dir: Path) -> str:

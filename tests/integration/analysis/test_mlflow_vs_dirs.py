@@ -31,6 +31,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[Path]]:
     uri = f"sqlite:///{root}/mlflow.db"
     outcome = sync_sweep_dirs([first, second], uri, "sweeper")
     assert len(outcome.created) == 12
+    assert (root / "mlartifacts").is_dir()  # artifacts beside the store, not in the cwd
     return uri, [first, second]
 
 
