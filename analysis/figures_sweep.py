@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.grid import GridShape, facet_groups, label_for, short_name, x_values
+from analysis.grid import GridShape, facet_groups, label_for, x_values
 from analysis.spec import FigureSpec, HLine, Panel, Series
 
 LATENCY_METRICS: tuple[tuple[str, str], ...] = (
@@ -248,12 +248,16 @@ def sweep_figures(frame: pd.DataFrame, shape: GridShape) -> list[FigureSpec]:
     frame = frame.assign(
         **{X_COL: x_values(frame, shape.x)[0], LABEL_COL: label_for(frame, shape.series)}
     )
-    return [
+    figures = [
         throughput_figure(frame, shape),
         latency_figure(frame, shape),
         pareto_figure(frame, shape),
         goodput_figure(frame, shape),
     ]
-
-
-__all__ = ["short_name", "sweep_figures"]
+    keys = [X_COL, LABEL_COL] + ([shape.facet] if shape.facet else [])
+    most = int(frame.groupby(keys, dropna=False).size().max()) if len(frame) else 0
+    if most > 1:
+        for spec in figures[:2] + figures[3:]:
+            repeat = f"points: mean of up to {most} runs, bars: ±1 std"
+            spec.note = "; ".join(n for n in (spec.note, repeat) if n)
+    return figures

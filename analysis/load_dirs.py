@@ -63,6 +63,14 @@ def read_result(job_dir: Path) -> dict[str, Any] | None:
     return data
 
 
+def register_resolvers() -> None:
+    """sweeper's own resolvers (`${add:...}`), as the CLI registers them before composing."""
+    from sweeper.schema import register
+
+    if not OmegaConf.has_resolver("add"):
+        register()
+
+
 def resolved_container(cfg: DictConfig) -> dict[str, Any]:
     """Hydra's saved config with interpolations resolved; a value whose interpolation needs
     Hydra's runtime (`${hydra:...}`, `${now:...}`) keeps its raw text."""
@@ -97,7 +105,11 @@ def read_config_params(job_dir: Path) -> dict[str, str]:
         if not isinstance(data, dict):
             raise TypeError("top level is not a mapping")
         # OmegaConf only where interpolations need resolving (it is 10x slower than libyaml)
-        container = resolved_container(OmegaConf.create(data)) if "${" in text else data
+        if "${" in text:
+            register_resolvers()
+            container = resolved_container(OmegaConf.create(data))
+        else:
+            container = data
     except Exception as exc:
         raise AnalysisError(f"{path}: unreadable config ({exc})") from exc
     return config_params(container)

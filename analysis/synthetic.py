@@ -51,8 +51,10 @@ def composed_config(grid: SyntheticGrid, profile: str, concurrency: int, repeat:
         "concurrency": concurrency,
         "request_rate": math.inf,
         "num_prompts": grid.num_prompts,
-        "seed": seed,
+        "seed": grid.seed,
+        "repeats": grid.repeats,
         "repeat": repeat,
+        "run_seed": seed,
         "model": {"name": "sim-model", "path": None, "tokenizer": None, "max_model_len": None},
         "server": {
             "kind": "sim",

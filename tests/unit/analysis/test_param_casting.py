@@ -47,13 +47,15 @@ def test_hydra_config_becomes_params_like_the_job_logs_them(tmp_path: Path) -> N
     (`${now:...}`) keep their text, lists become JSON, secrets are dropped."""
     (tmp_path / ".hydra").mkdir()
     (tmp_path / ".hydra" / "config.yaml").write_text(
-        "concurrency: 8\nrequest_rate: .inf\n"
+        "concurrency: 8\nrequest_rate: .inf\nseed: 5\nrepeat: 2\n"
+        "run_seed: ${add:${seed},${repeat}}\n"
         "load:\n  concurrency: ${concurrency}\n  stamp: ${now:%H}\n  headers: {}\n"
         "server:\n  env:\n    HF_TOKEN: hunter2\n  api_key_env: MY_KEY\n"
         "percentiles: [50.0, 99.0]\ndataset:\n  names: [a, b]\n"
     )
     params = read_config_params(tmp_path)
     assert params["load.concurrency"] == "8"
+    assert params["run_seed"] == "7"  # sweeper's ${add:...} resolver
     assert params["request_rate"] == "inf"
     assert params["load.stamp"] == "${now:%H}"
     assert params["load.headers"] == "{}"

@@ -122,6 +122,7 @@ def test_repeats_average_with_error_bars(repeated_dir: Path, tmp_path: Path) -> 
     series = figure(report, "throughput").panel("output throughput").series
     assert len(series) == 1 and series[0].x == [1.0, 8.0]
     assert series[0].error is not None and all(e > 0 for e in series[0].error)
+    assert "mean of up to 3 runs" in figure(report, "latency").note
     assert "no requests.parquet" in figure(report, "cdf").note
 
 
