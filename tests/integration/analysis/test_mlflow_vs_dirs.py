@@ -137,3 +137,16 @@ def test_report_at_sweep_end_never_raises(tmp_path: Path, caplog: pytest.LogCapt
     (empty / "0").mkdir(parents=True)
     assert report_at_sweep_end(empty, tracking_uri=None) is None
     assert "report for" in caplog.text and "not written" in caplog.text
+
+
+def test_sync_cli_finds_sweeps_under_a_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "sweeps"
+    write_sweep(root, SyntheticGrid(profiles=["fast"], concurrencies=[1, 2], with_files=False))
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    assert main(["sync", str(root), "--tracking-uri", uri]) == 0
+    assert "synced 2 job dir(s)" in capsys.readouterr().out
+    assert main(["sync", str(root), "--tracking-uri", uri]) == 0
+    assert "synced 0 job dir(s)" in capsys.readouterr().out
+    assert len(load_sweep("sweep-2026-11-21_06-00-00", tracking_uri=uri).runs) == 2
