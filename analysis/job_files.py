@@ -3,7 +3,6 @@ when that dir is gone (another host), from the run's MLflow artifacts / metric h
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +31,8 @@ class JobRef:
     job_dir: str | None
     run_id: str | None
     tracking_uri: str | None
+    # where artifacts of runs whose job dir is gone are downloaded (the caller removes it)
+    download_dir: str | None = None
 
 
 def metric_name(raw: str) -> str:
@@ -50,7 +51,10 @@ def local_file(ref: JobRef, name: str) -> Path | None:
         except Exception:
             return None
         if name in names:
-            target = Path(tempfile.mkdtemp(prefix="sweeper-analysis-"))
+            if ref.download_dir is None:
+                return None
+            target = Path(ref.download_dir) / ref.run_id
+            target.mkdir(parents=True, exist_ok=True)
             return Path(client.download_artifacts(ref.run_id, name, str(target)))
     return None
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import logging
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -113,11 +114,19 @@ def make_report(
     shape = grid_shape(ok, x=x, facet=facet)
     chosen = detail_jobs(ok, shape, jobs)
     labels = job_labels(chosen, shape)
-    refs = [
-        JobRef(int(r["job_num"]), labels[i], r["job_dir"], r["run_id"], sweep.tracking_uri)
-        for i, r in chosen.iterrows()
-    ]
-    figures = [*sweep_figures(ok, shape), cdf_figure(refs), server_figure(refs)]
+    with tempfile.TemporaryDirectory(prefix="sweeper-analysis-") as downloads:
+        refs = [
+            JobRef(
+                int(r["job_num"]),
+                labels[i],
+                r["job_dir"],
+                r["run_id"],
+                sweep.tracking_uri,
+                downloads,
+            )
+            for i, r in chosen.iterrows()
+        ]
+        figures = [*sweep_figures(ok, shape), cdf_figure(refs), server_figure(refs)]
     if sweep.simulated:
         for spec in figures:
             spec.title = f"{spec.title} [SIMULATED]"
