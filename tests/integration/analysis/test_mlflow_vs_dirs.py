@@ -150,3 +150,17 @@ def test_sync_cli_finds_sweeps_under_a_root(
     assert main(["sync", str(root), "--tracking-uri", uri]) == 0
     assert "synced 0 job dir(s)" in capsys.readouterr().out
     assert len(load_sweep("sweep-2026-11-21_06-00-00", tracking_uri=uri).runs) == 2
+
+
+def test_deleted_runs_are_left_out_by_both_readers(tmp_path: Path) -> None:
+    sweep_dir = write_sweep(
+        tmp_path / "sweeps",
+        SyntheticGrid(profiles=["fast"], concurrencies=[1, 2, 4], with_files=False),
+    )
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    sync_sweep_dirs([sweep_dir], uri, "sweeper", artifacts=False)
+    runs = load_sweep("sweep-2026-11-21_06-00-00", tracking_uri=uri).runs
+    MlflowClient(uri).delete_run(runs["run_id"].iloc[1])
+    for fast in (True, False):
+        left = load_sweep("sweep-2026-11-21_06-00-00", tracking_uri=uri, fast=fast).runs
+        assert left["job_num"].tolist() == [0, 2]
