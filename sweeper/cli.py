@@ -92,6 +92,10 @@ def one_line(e: BaseException) -> str:
 
 
 def main() -> None:
+    if "plan=true" in sys.argv[1:]:
+        from sweeper.plan import main as plan_main
+
+        sys.exit(plan_main())
     signal.signal(signal.SIGTERM, _on_sigterm)
     # Hydra then raises composition errors (bad key, type, option) to us instead of printing
     # them over several lines; we print one. A user who sets it gets the full trace.
@@ -106,6 +110,9 @@ def main() -> None:
             raise
         print(f"[sweeper] config error: {one_line(e)}", file=sys.stderr)
         status, code = "FAILED", 2
+    except ValueError as e:  # Hydra's own command-line checks (e.g. -m together with --cfg)
+        print(f"[sweeper] {e}", file=sys.stderr)
+        code = 2
     except KeyboardInterrupt as e:
         status = "KILLED"
         code = 143 if isinstance(e, Terminated) else 130

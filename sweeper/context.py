@@ -14,7 +14,7 @@ from typing import Any
 # into server.env by hand, say HF_TOKEN, must not reach params or artifacts either)
 _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|credential)", re.I)
 # keys that do not change what is measured (left out of the config hash)
-_NOT_MEASURED = ("tracking.", "print_result", "load.progress", "report.")
+_NOT_MEASURED = ("tracking.", "print_result", "load.progress", "report.", "resume", "gpu_ids")
 
 
 @dataclass
@@ -35,6 +35,11 @@ class JobContext:
     def servers_dir(self) -> Path:
         """Where server work dirs and logs go: shared by the sweep's jobs."""
         return (self.sweep_dir or self.job_dir) / "servers"
+
+    @property
+    def gpu_lock_dir(self) -> Path:
+        """Where the jobs of a sweep lock their GPU sets (launchers.gpus)."""
+        return (self.sweep_dir or self.job_dir) / ".gpus"
 
 
 def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from launchers import gpus
 from launchers.pool import Lease, default_pool
-from sweeper import jobdir
+from sweeper import jobdir, resume
 from sweeper.context import JobContext, config_hash
 from sweeper.errors import SweeperError
 from sweeper.prepare import Prepared, prepare
@@ -54,7 +56,10 @@ def run_job(spec: RunSpec, ctx: JobContext) -> dict[str, Any]:
         parent_id = sweep.open(ctx.sweep_dir, spec.tracking, [])
     outcome = Outcome()
     try:
+        if spec.resume and (done := resume.carried(spec, ctx, parent_id)) is not None:
+            return done
         prepared = prepare(spec)
+        gpus.ensure(spec.gpus_per_job, spec.gpu_ids, ctx.gpu_lock_dir, spec.server.ready_timeout_s)
         outcome.lease = default_pool().acquire(prepared.model, spec.server, ctx.servers_dir)
         measure(spec, prepared, outcome)
     except SweeperError as e:
@@ -98,7 +103,7 @@ def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome) -> None:
 
 
 def _top_error(summary: dict[str, Any]) -> str:
-    errors = summary.get("sweeper", {}).get("errors", {})
+    errors = summary.get("sweeper", {}).get("errors_by_reason", {})
     if isinstance(errors, dict) and errors:
         return max(errors.items(), key=lambda kv: kv[1])[0]
     return "unknown error"
@@ -131,6 +136,8 @@ def finish(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | No
         "server_reused": lease.reused if lease else False,
         "simulated": lease.simulated if lease else spec.server.kind == "sim",
     }
+    if spec.gpus_per_job:
+        extras["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES")
     outcome.summary = {**outcome.summary, "sweeper": extras}
     write_job_dir(ctx, outcome)
     record_job(spec, ctx, outcome, parent_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from hydra.core.config_store import ConfigStore
+from omegaconf import OmegaConf
 
 from launchers.config import (
     CommandServerConfig,
@@ -52,6 +53,9 @@ class RunSpec:
     request_rate: float = float("inf")
     num_prompts: int = 100
     seed: int = 0
+    # with -m, every grid point runs `repeats` times (repeat = 0..repeats-1, seeds seed+repeat)
+    repeats: int = 1
+    repeat: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
@@ -61,9 +65,19 @@ class RunSpec:
     percentiles: list[float] = field(default_factory=lambda: [50.0, 90.0, 99.0])
     # print the vLLM-style result block
     print_result: bool = True
+    # skip grid points whose config hash has a FINISHED job run in the experiment (rerun the rest)
+    resume: bool = False
+    # GPUs per job: the server gets CUDA_VISIBLE_DEVICES from an allocation held across
+    # processes (parallel launchers); 0 = leave CUDA_VISIBLE_DEVICES alone
+    gpus_per_job: int = 0
+    # the GPUs to allocate from; None = $CUDA_VISIBLE_DEVICES, else every GPU `nvidia-smi -L` lists
+    gpu_ids: list[str] | None = None
 
 
 def register() -> None:
+    if not OmegaConf.has_resolver("add"):
+        # ${add:${seed},${repeat}}: a distinct, recorded seed per repeat
+        OmegaConf.register_new_resolver("add", lambda *xs: sum(int(x) for x in xs))
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=RunSpec)
     cs.store(group="model", name="base_model", node=ModelConfig)

@@ -8,6 +8,7 @@ through the environment variable `SWEEPER_SWEEP_RUN_ID`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from dataclasses import dataclass, field
@@ -70,11 +71,28 @@ class Sweep:
         self.jobs_done += 1
         self.jobs_failed += 0 if ok else 1
 
+    def count_jobs_elsewhere(self) -> None:
+        """Jobs that ran in other processes (joblib, submitit) count in this one's totals: read
+        back from their job dirs' result.json (`sweeper.status`)."""
+        if self.sweep_dir is None or not self.sweep_dir.is_dir():
+            return
+        done = failed = 0
+        for path in self.sweep_dir.glob("*/result.json"):
+            try:
+                status = json.loads(path.read_text()).get("sweeper", {}).get("status")
+            except (OSError, ValueError, AttributeError):
+                continue
+            done += 1
+            failed += status != "FINISHED"
+        if done > self.jobs_done:
+            self.jobs_done, self.jobs_failed = done, failed
+
     def close(self, status: str | None = None) -> None:
         """End the parent run: FINISHED, FAILED when a job failed, or the given status."""
         if self.closed:
             return
         self.closed = True
+        self.count_jobs_elsewhere()
         if not (self.owned and self.run_id and self.tracking):
             return
         status = status or ("FAILED" if self.jobs_failed else "FINISHED")

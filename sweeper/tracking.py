@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import math
 import os
+import random
 import re
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from sweeper.schema import TrackingConfig
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 PARAM_VALUE_MAX = 6000
 _BAD_KEY_CHARS = re.compile(r"[^A-Za-z0-9_\-. /]")
@@ -63,6 +66,41 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
+def is_locked(exc: BaseException) -> bool:
+    """SQLite's "database is locked" (parallel jobs writing one SQLite store)."""
+    return "database is locked" in str(exc) or "database table is locked" in str(exc)
+
+
+def retry_locked(fn: Callable[[], T], attempts: int = 8) -> T:
+    """Call `fn`, retrying with backoff while SQLite says it is locked. A locked write is rolled
+    back by MLflow's session, so retrying it does not write twice."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as e:
+            if not is_locked(e) or attempt == attempts - 1:
+                raise
+            time.sleep(min(2.0, 0.05 * 2**attempt) * (1 + random.random()))
+    raise AssertionError("unreachable")
+
+
+class _RetryingClient:
+    """An MlflowClient whose calls retry on "database is locked"."""
+
+    def __init__(self, client: MlflowClient) -> None:
+        self._client = client
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._client, name)
+        if not callable(attr):
+            return attr
+        return lambda *a, **kw: retry_locked(lambda: attr(*a, **kw))
+
+
+def configure_http(timeout_s: float) -> None:
+    _configure_http(timeout_s)
+
+
 def _configure_http(timeout_s: float) -> None:
     # a dead tracking server must cost seconds, not minutes of retries
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
@@ -92,8 +130,8 @@ class Tracker:
                 )
             from mlflow.tracking import MlflowClient
 
-            self._client = MlflowClient(tracking_uri=self.cfg.uri)
-        return self._client
+            self._client = _RetryingClient(MlflowClient(tracking_uri=self.cfg.uri))  # type: ignore[assignment]
+        return self._client  # type: ignore[return-value]
 
     def experiment_id(self) -> str:
         if self._experiment_id is None:
