@@ -42,6 +42,11 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "MLflow unreachable (`tracking.uri` at a dead port)",
         "jobs complete with their files intact; one warning per run within seconds; exit code 0",
     ),
+    "mlflow_silent": (
+        "MLflow accepts connections but never answers",
+        "each tracking call gives up after `tracking.timeout_s` (default 10 s, no retries); "
+        "the job completes, warning after the timeout",
+    ),
     "analysis_sync": (
         "… then `python -m analysis` and `python -m analysis sync`",
         "analysis reads the job dirs; `sync` pushes them to MLflow later",
