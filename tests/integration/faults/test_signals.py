@@ -46,7 +46,7 @@ def signalled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Signalled]:
             )
             assert run.proc.poll() is None, run.output[-3000:]
         time.sleep(1.5)  # every job 1 is mid-benchmark
-        out = {}
+        seen = {}
         for name, run in runs.items():
             servers = sim_processes(str(sweeps[name].root))
             assert servers, "no simulator running"
@@ -57,7 +57,10 @@ def signalled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Signalled]:
                 if c.status == psutil.CONN_LISTEN
             }
             run.proc.send_signal(getattr(signal, name))
-            t0 = time.monotonic()
+            seen[name] = (servers, listening, time.monotonic())
+        out = {}
+        for name, run in runs.items():
+            servers, listening, t0 = seen[name]
             code = run.wait(timeout=30)
             took = time.monotonic() - t0
             _, alive = psutil.wait_procs(servers, timeout=10 if name == "SIGKILL" else 5)
@@ -125,8 +128,8 @@ def test_sigkill_mid_sweep_server_dies_with_sweeper(
     done, bad = job_files_intact(s.sweep)
     fault_row(
         "sigkill",
-        f"exit {s.code}; {len(s.alive)} server(s) alive 10 s later; job 0 result intact "
-        f"({done['completed']} completed); temp/partial files: {bad or 'none'}",
+        f"exit {s.code}; {len(s.alive)} server(s) still alive (waited up to 10 s); job 0 "
+        f"result intact ({done['completed']} completed); temp/partial files: {bad or 'none'}",
     )
     assert s.code == -signal.SIGKILL
     assert not s.alive and not sim_processes(str(s.sweep.root))
