@@ -96,6 +96,7 @@ def test_server_never_healthy_job_failed_after_ready_timeout(
     for r in results[:2]:
         assert "server not ready after 3s" in r["sweeper"]["error"]
         assert "answered 503" in r["sweeper"]["error"]
+        assert "last lines of" in r["sweeper"]["error"], "the server log tail is in the error"
     assert server_starts(sweep) == 3
     assert proc.stderr.count("FAILED: server not ready") == 2
 
