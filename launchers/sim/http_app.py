@@ -39,6 +39,8 @@ class SimState:
         self.stopping = True
         self.engine.stop()
         for req in (*self.scheduler.running, *self.scheduler.waiting):
+            if req.sink is not None:
+                req.sink.engine_stopped()
             if req.waiter is not None and not req.waiter.done():
                 req.waiter.set_result(None)
 

@@ -168,8 +168,8 @@ class SimMetrics:
         def counter(name: str, doc: str, value: float) -> None:
             out.extend(
                 (
-                    f"# HELP {name} {doc}",
-                    f"# TYPE {name} counter",
+                    f"# HELP {name}_total {doc}",
+                    f"# TYPE {name}_total counter",
                     f"{name}_total{{{lab}}} {float(value)!r}",
                 )
             )
@@ -214,9 +214,10 @@ class SimMetrics:
             "Prefix cache hits, in terms of number of cached tokens.",
             s.pool.hits_tokens,
         )
+        # counters are written as prometheus_client writes them: TYPE names the _total series
         name = "vllm:request_success"
-        out.append(f"# HELP {name} Count of successfully processed requests.")
-        out.append(f"# TYPE {name} counter")
+        out.append(f"# HELP {name}_total Count of successfully processed requests.")
+        out.append(f"# TYPE {name}_total counter")
         for reason in ("stop", "length", "abort"):
             value = float(s.stats.finished[reason])
             out.append(f'{name}_total{{{lab},finished_reason="{reason}"}} {value!r}')

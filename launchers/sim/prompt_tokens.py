@@ -13,7 +13,6 @@ of short words (as the random dataset builds them) get one token per word.
 from __future__ import annotations
 
 import re
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +21,14 @@ WORD_CHARS_PER_TOKEN = 8
 
 
 def estimate_keys(text: str) -> list[int]:
+    """Token keys of the estimate (hashes of the pieces; equal text gives equal keys)."""
+    pieces = _PIECE.findall(text)
+    if max(map(len, pieces), default=0) <= WORD_CHARS_PER_TOKEN:
+        return [hash(piece) for piece in pieces]
     keys: list[int] = []
-    for piece in _PIECE.findall(text):
-        if len(piece) <= WORD_CHARS_PER_TOKEN:
-            keys.append(zlib.crc32(piece.encode()))
-        else:
-            for start in range(0, len(piece), WORD_CHARS_PER_TOKEN):
-                keys.append(zlib.crc32(piece[start : start + WORD_CHARS_PER_TOKEN].encode()))
+    for piece in pieces:
+        for start in range(0, len(piece), WORD_CHARS_PER_TOKEN):
+            keys.append(hash(piece[start : start + WORD_CHARS_PER_TOKEN]))
     return keys
 
 

@@ -52,6 +52,8 @@ class SimRequest:
     pending: int = 0
     wake_every: int = 1
     waiter: Any = None
+    # streams: called synchronously at the end of a step that gave this request tokens
+    sink: Any = None
 
     @property
     def num_tokens(self) -> int:

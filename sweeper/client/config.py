@@ -68,4 +68,6 @@ class LoadConfig:
     # name of the environment variable that holds the API key (never the key itself)
     api_key_env: str | None = None
     generate: GenerateProtocolConfig = field(default_factory=GenerateProtocolConfig)
+    # client processes for the measured phase (split the schedule / concurrency); 1 = this one
+    workers: int = 1
     progress: bool = True

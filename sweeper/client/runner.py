@@ -15,7 +15,10 @@ import math
 import os
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 import numpy as np
@@ -47,10 +50,24 @@ class BenchmarkRun:
     client_cpu_ns: int = 0
     # planned send offsets (s from t_start) of the open-loop schedule; empty for a closed loop
     planned_offsets_s: list[float] = field(default_factory=list)
+    # how late a 5 ms timer fired, sampled through the run: the client's own event-loop delay
+    # (what every timestamp may be late by when the client is the bottleneck)
+    loop_lag_ms: list[float] = field(default_factory=list)
 
     @property
     def measured(self) -> list[RequestRecord]:
         return [r for r in self.records if not r.warmup]
+
+
+LAG_PERIOD_NS = 5_000_000
+
+
+async def watch_loop(lags: list[float], stop: asyncio.Event) -> None:
+    """Sample the event loop's delay: how late a 5 ms sleep wakes up."""
+    while not stop.is_set():
+        t = _now()
+        await asyncio.sleep(LAG_PERIOD_NS / 1e9)
+        lags.append(max(_now() - t - LAG_PERIOD_NS, 0) / 1e6)
 
 
 def auth_headers(load: LoadConfig) -> dict[str, str]:
@@ -64,7 +81,7 @@ def auth_headers(load: LoadConfig) -> dict[str, str]:
     return headers
 
 
-class _Runner:
+class Sender:
     def __init__(
         self, base_url: str, model: str, requests: list[RequestSpec], load: LoadConfig
     ) -> None:
@@ -77,6 +94,8 @@ class _Runner:
         self.headers = auth_headers(load)
         self.prefix = uuid.uuid4().hex[:12]
         self.done = 0
+        # (shared array, slot) of finished requests when running in a worker process
+        self.shared_done: tuple[Any, int] | None = None
         self.stream = load.stream
         self.session: aiohttp.ClientSession | None = None
 
@@ -137,6 +156,9 @@ class _Runner:
             if rec.error:
                 rec.success = False
             self.done += 1
+            if self.shared_done is not None:
+                counters, slot = self.shared_done
+                counters[slot] += 1
 
     async def prewarm(self, connections: int) -> None:
         """Open `connections` pooled connections before the clock starts."""
@@ -185,10 +207,13 @@ class _Runner:
             queue.put_nowait(None)
         await asyncio.gather(*workers, *list(tasks))
 
-    async def run_closed_for(self, records: list[RequestRecord], deadline_ns: int) -> None:
-        """Closed loop for a duration: each of load.concurrency workers sends back to back."""
+    async def run_closed_for(
+        self, records: list[RequestRecord], deadline_ns: int, stride: int = 1, first: int = 0
+    ) -> None:
+        """Closed loop for a duration: each of load.concurrency workers sends back to back.
+        Request indexes are first, first + stride, ... (disjoint across worker processes)."""
         cap = self.load.concurrency or 1
-        counter = iter(range(1 << 62))
+        counter = iter(range(first, 1 << 62, stride))
 
         async def worker() -> None:
             while (now := _now()) < deadline_ns:
@@ -199,18 +224,49 @@ class _Runner:
                 await self.send(rec, i % len(self.specs))
 
         await asyncio.gather(*(worker() for _ in range(cap)))
-        records.sort(key=lambda r: r.index)
 
 
-async def run_benchmark(
-    base_url: str, model: str, requests: list[RequestSpec], load: LoadConfig
-) -> BenchmarkRun:
-    """Send `requests` to `base_url` following `load`; return the records and the run's clock."""
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No collector pauses while requests are in flight (what exists now is frozen first)."""
+    gc.collect()
+    gc.freeze()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.unfreeze()
+
+
+def open_session(load: LoadConfig, cap: int | None) -> aiohttp.ClientSession:
+    """The run's one session; its connector holds `cap` connections (unbounded without a cap)."""
+    connector = aiohttp.TCPConnector(
+        limit=cap or 0, limit_per_host=cap or 0, keepalive_timeout=60, force_close=False
+    )
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=load.request_timeout_s, sock_connect=30)
+    return aiohttp.ClientSession(connector=connector, timeout=timeout)
+
+
+@dataclass
+class Plan:
+    """The measured schedule: `count` requests at `offsets` (s), or a closed loop for a time."""
+
+    offsets: np.ndarray
+    count: int
+    closed_duration: bool
+
+    @property
+    def spec_of(self) -> list[int]:
+        return list(range(self.count))
+
+
+def make_plan(load: LoadConfig, requests: list[RequestSpec]) -> Plan:
     check_load(load)
     if not requests:
         raise ConfigError("dataset: no requests to send")
-    runner = _Runner(base_url, model, requests, load)
-    n_specs = len(requests)
     closed_duration = load.duration_s is not None and math.isinf(load.request_rate)
     if closed_duration and load.concurrency is None:
         raise ConfigError("load.duration_s: a closed loop (request_rate=inf) needs concurrency")
@@ -218,61 +274,90 @@ async def run_benchmark(
         offsets = trace_offsets([s.arrival_s for s in requests], load.trace_speedup)
     elif load.duration_s is not None and not closed_duration:
         offsets = duration_offsets(load, load.duration_s)
+    elif closed_duration:
+        offsets = np.zeros(0)
     else:
-        offsets = rate_offsets(load, n_specs)
-    count = 0 if closed_duration else len(offsets)
-    spec_of = [i % n_specs for i in range(count)]
-    records = [runner.new_record(i, spec_of[i]) for i in range(count)]
+        offsets = rate_offsets(load, len(requests))
+    return Plan(offsets, len(offsets), closed_duration)
+
+
+async def measure(
+    runner: Sender,
+    records: list[RequestRecord],
+    spec_of: list[int],
+    plan: Plan,
+    t0: int,
+    stride: int = 1,
+    first: int = 0,
+) -> tuple[int, int, list[float]]:
+    """The measured phase from t0 (absolute ns, may be ahead): (t_end, CPU ns, loop lags).
+    A closed loop for a duration numbers its requests first, first + stride, ..."""
+    lags: list[float] = []
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(watch_loop(lags, stop))
+    cpu0 = time.process_time_ns()
+    if plan.closed_duration:
+        assert runner.load.duration_s is not None
+        await asyncio.sleep(max(t0 - _now(), 0) / 1e9)
+        deadline = t0 + int(runner.load.duration_s * 1e9)
+        await runner.run_closed_for(records, deadline, stride=stride, first=first)
+    else:
+        await runner.run_fixed(records, spec_of, plan.offsets, t0)
+    t_end = _now()
+    cpu = time.process_time_ns() - cpu0
+    stop.set()
+    await watcher
+    return t_end, cpu, lags
+
+
+def finish_run(
+    run: BenchmarkRun, plan: Plan, warm: list[RequestRecord], records: list[RequestRecord]
+) -> BenchmarkRun:
+    """Flag the warmup window's requests and put the warmup requests first."""
+    load = run.load
+    run.t_measure_start_ns = run.t_start_ns + int(load.warmup_s * 1e9)
+    if load.warmup_s > 0:
+        for rec in records:
+            if rec.t_dispatch_ns < run.t_measure_start_ns:
+                rec.warmup = True
+    run.records = warm + sorted(records, key=lambda r: r.index)
+    run.planned_offsets_s = [] if plan.closed_duration else plan.offsets.tolist()
+    return run
+
+
+async def run_benchmark(
+    base_url: str, model: str, requests: list[RequestSpec], load: LoadConfig
+) -> BenchmarkRun:
+    """Send `requests` to `base_url` following `load`; return the records and the run's clock.
+
+    With load.workers > 1 the measured phase is split over that many processes (see
+    sweeper.client.workers); timestamps stay comparable (one system-wide monotonic clock).
+    """
+    plan = make_plan(load, requests)
+    runner = Sender(base_url, model, requests, load)
+    n_specs = len(requests)
+    spec_of = [i % n_specs for i in range(plan.count)]
+    records = [runner.new_record(i, spec_of[i]) for i in range(plan.count)]
     warm = [runner.new_record(i, i % n_specs, tag="w") for i in range(load.warmup_requests)]
     for rec in warm:
         rec.warmup = True
-
     cap = load.concurrency
-    connector = aiohttp.TCPConnector(
-        limit=cap or 0, limit_per_host=cap or 0, keepalive_timeout=60, force_close=False
-    )
-    timeout = aiohttp.ClientTimeout(total=None, sock_read=load.request_timeout_s, sock_connect=30)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with open_session(load, cap) as session:
         runner.session = session
-        if load.prewarm_connections:
-            await runner.prewarm(min(cap or 64, max(count, cap or 1), 512))
         if warm:
-            await runner.run_fixed(
-                warm, [i % n_specs for i in range(len(warm))], np.zeros(len(warm)), _now()
-            )
+            await runner.run_fixed(warm, [i % n_specs for i in range(len(warm))],
+                                   np.zeros(len(warm)), _now())  # fmt: skip
+        if load.workers > 1:
+            from sweeper.client.workers import run_in_workers
+
+            run = await run_in_workers(base_url, model, requests, load, plan, runner.prefix)
+            return finish_run(run, plan, warm, run.records)
+        if load.prewarm_connections:
+            await runner.prewarm(min(cap or 64, max(plan.count, cap or 1), 512))
         runner.done = 0
-        total = None if closed_duration else count
-        gc.collect()
-        gc.freeze()
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            with Progress(total, lambda: runner.done, load.progress):
-                cpu0 = time.process_time_ns()
-                t_start = _now()
-                if closed_duration:
-                    assert load.duration_s is not None
-                    await runner.run_closed_for(records, t_start + int(load.duration_s * 1e9))
-                else:
-                    await runner.run_fixed(records, spec_of, offsets, t_start)
-                t_end = _now()
-                cpu = time.process_time_ns() - cpu0
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-            gc.unfreeze()
-    t_measure = t_start + int(load.warmup_s * 1e9)
-    if load.warmup_s > 0:
-        for rec in records:
-            if rec.t_dispatch_ns < t_measure:
-                rec.warmup = True
-    return BenchmarkRun(
-        records=warm + records,
-        t_start_ns=t_start,
-        t_end_ns=t_end,
-        model=model,
-        load=load,
-        t_measure_start_ns=t_measure,
-        client_cpu_ns=cpu,
-        planned_offsets_s=[] if closed_duration else offsets.tolist(),
-    )
+        with paused_gc(), Progress(None if plan.closed_duration else plan.count,
+                                   lambda: runner.done, load.progress):  # fmt: skip
+            t_start = _now()
+            t_end, cpu, lags = await measure(runner, records, spec_of, plan, t_start)
+    run = BenchmarkRun(records, t_start, t_end, model, load, client_cpu_ns=cpu, loop_lag_ms=lags)
+    return finish_run(run, plan, warm, records)

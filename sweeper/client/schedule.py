@@ -45,6 +45,13 @@ def check_load(load: LoadConfig) -> None:
             raise ConfigError(
                 "load.ramp_up_start_rps / load.ramp_up_end_rps: both must be > 0 with a ramp-up"
             )
+    if load.workers < 1:
+        raise ConfigError(f"load.workers: must be >= 1, got {load.workers}")
+    if load.workers > 1 and load.concurrency is not None and load.concurrency < load.workers:
+        raise ConfigError(
+            f"load.workers: {load.workers} workers need concurrency >= workers "
+            f"(got {load.concurrency})"
+        )
     if load.request_timeout_s <= 0:
         raise ConfigError(f"load.request_timeout_s: must be > 0, got {load.request_timeout_s}")
 

@@ -9,18 +9,27 @@ from typing import Any
 import numpy as np
 
 from sweeper.datasets.config import PrefixRepetitionDatasetConfig, RandomDatasetConfig
-from sweeper.datasets.tokenizer import ESTIMATE_WORDS, encode, vocab_ids
+from sweeper.datasets.tokenizer import ESTIMATE_WORDS, encode, vocab_ids, word_ids
 from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
 
+# fewer whole-word tokens than this: fall back to any token and adjust by re-encoding
+MIN_WORD_TOKENS = 64
+
 
 class PromptMaker:
-    """Text of exactly `n` tokens (re-encoded and adjusted until the count matches)."""
+    """Text of exactly `n` tokens: random whole-word tokens (which re-encode to themselves), or
+    random tokens re-encoded and adjusted until the count matches."""
 
     def __init__(self, tokenizer: Any | None, rng: np.random.Generator) -> None:
         self.tokenizer = tokenizer
         self.rng = rng
-        self.vocab = np.asarray(vocab_ids(tokenizer)) if tokenizer is not None else None
+        self.vocab: np.ndarray | None = None
+        if tokenizer is not None:
+            words = word_ids(tokenizer)
+            self.vocab = np.asarray(
+                words if len(words) >= MIN_WORD_TOKENS else vocab_ids(tokenizer)
+            )
         self.words = np.asarray(ESTIMATE_WORDS)
 
     def random_text(self, n: int) -> str:

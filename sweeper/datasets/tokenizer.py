@@ -42,6 +42,9 @@ def load_tokenizer(path: str | None) -> Any | None:
     """
     if path is None or path == "":
         return None
+    if path.startswith(("/", ".", "~")) and not Path(path).expanduser().exists():
+        # clearly a path, not a hub id: say so before importing transformers (slow, noisy)
+        raise ConfigError(f"model.tokenizer: no such file or folder: {path}")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         from transformers import AutoTokenizer, PreTrainedTokenizerFast
@@ -82,3 +85,19 @@ def vocab_ids(tokenizer: Any) -> list[int]:
     special = set(getattr(tokenizer, "all_special_ids", []) or [])
     size = len(tokenizer)
     return [i for i in range(size) if i not in special]
+
+
+def word_ids(tokenizer: Any) -> list[int]:
+    """Ids of whole-word tokens (" word": a space then ASCII letters) that encode back to
+    themselves. Pre-tokenizers split text at spaces, so a sequence of such tokens re-encodes to
+    exactly the same ids: prompts built from them are token-exact without trial and error."""
+    ids = vocab_ids(tokenizer)
+    texts = tokenizer.batch_decode([[i] for i in ids])
+    cand = [
+        (i, t) for i, t in zip(ids, texts, strict=True)
+        if len(t) >= 2 and t[0] == " " and t[1:].isascii() and t[1:].isalpha()
+    ]  # fmt: skip
+    if not cand:
+        return []
+    encoded = tokenizer([t for _, t in cand], add_special_tokens=False)["input_ids"]
+    return [i for (i, _), enc in zip(cand, encoded, strict=True) if list(enc) == [i]]

@@ -155,4 +155,7 @@ def extras(
         out["max_send_lateness_ms"] = float(max(late))
     queue = [r.queue_ms for r in measured if r.t_send_ns]
     out.update(stats("queue_ms", queue, percentiles))
+    if run.loop_lag_ms:
+        out.update(stats("loop_lag_ms", run.loop_lag_ms, percentiles))
+        out["max_loop_lag_ms"] = float(max(run.loop_lag_ms))
     return out

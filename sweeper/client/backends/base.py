@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+try:  # orjson parses a streamed chunk several times faster than json (the client's main cost)
+    from orjson import loads as json_loads
+except ImportError:  # pragma: no cover - orjson is a dependency; json is the fallback
+    from json import loads as json_loads
+
 from sweeper.client.config import LoadConfig
 from sweeper.records import RequestRecord, RequestSpec
+
+__all__ = ["Backend", "StreamError", "StreamState", "dig", "finish", "json_loads", "note_content"]
 
 
 class StreamError(Exception):

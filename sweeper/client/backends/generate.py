@@ -9,10 +9,16 @@ JSON body when `load.stream=false`).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sweeper.client.backends.base import Backend, StreamError, StreamState, dig, note_content
+from sweeper.client.backends.base import (
+    Backend,
+    StreamError,
+    StreamState,
+    dig,
+    json_loads,
+    note_content,
+)
 from sweeper.records import RequestRecord, RequestSpec
 
 
@@ -56,7 +62,7 @@ class GenerateBackend(Backend):
         if payload == b"[DONE]":
             st.done = True
             return
-        data = json.loads(payload)
+        data = json_loads(payload)
         if isinstance(data, dict) and data.get("error") and dig(data, cfg_path(self)) is None:
             raise StreamError(f"server_error: {data['error']}")
         cfg = self.load.generate

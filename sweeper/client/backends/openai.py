@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from sweeper.client.backends.base import Backend, StreamError, StreamState, note_content
+from sweeper.client.backends.base import Backend, StreamError, StreamState, json_loads, note_content
 from sweeper.records import RequestRecord, RequestSpec
 
 
@@ -38,7 +37,7 @@ class OpenAICompletionsBackend(Backend):
         if payload == b"[DONE]":
             st.done = True
             return
-        data = json.loads(payload)
+        data = json_loads(payload)
         if "error" in data and not data.get("choices"):
             err = data["error"]
             msg = err.get("message", err) if isinstance(err, dict) else err
@@ -55,7 +54,7 @@ class OpenAICompletionsBackend(Backend):
             st.usage_tokens = cumulative
 
     def on_response(self, payload: bytes, now_ns: int, rec: RequestRecord, st: StreamState) -> None:
-        data = json.loads(payload)
+        data = json_loads(payload)
         choices = data.get("choices") or [{}]
         usage = data.get("usage") or {}
         tokens = usage.get("completion_tokens")

@@ -194,3 +194,19 @@ def test_fast_sweep_40_requests_at_1_8_32(fast_sim: SimProcess) -> None:
         got = asyncio.run(_many(fast_sim, [(COMPLETIONS, body)] * 40, concurrency))
         assert all(g.tokens == 128 for g in got)
     print(f"fast sweep 3 x 40 requests took {time.monotonic() - t0:.2f} s")
+
+
+def test_multi_token_chunks(tmp_path: Path) -> None:
+    with run_sim(tmp_path, "--profile", "fast", "--tokens-per-chunk", "4") as sim:
+        body = {
+            "prompt": "a b",
+            "max_tokens": 10,
+            "ignore_eos": True,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        (got,) = asyncio.run(_many(sim, [(COMPLETIONS, body)], 1))
+        truth = json.loads(sim.get("/sim/requests?request_id=req-0")[1])[0]
+    assert [text.count(" tok") for text in got.chunk_texts] == [4, 4, 2]
+    assert truth["chunk_tokens"] == [4, 4, 2]
+    assert got.usage is not None and got.usage["completion_tokens"] == 10

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,16 @@ from sweeper.schema import register
 
 CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf")
 MODEL = ModelConfig(name="my model", path="/models/x", tokenizer="/models/x", max_model_len=512)
+
+
+@pytest.fixture(autouse=True)
+def remove_short_tmpdirs() -> Iterator[None]:
+    """Plans for deep workdirs create /tmp/sweeper-vllm-*; remove the ones a test made."""
+    pattern = "sweeper-vllm-*"
+    before = set(Path(tempfile.gettempdir()).glob(pattern))
+    yield
+    for made in set(Path(tempfile.gettempdir()).glob(pattern)) - before:
+        shutil.rmtree(made, ignore_errors=True)
 
 
 def cfg(**kw: object) -> VllmServerConfig:
@@ -91,19 +104,9 @@ def test_env_dev_mode_tmpdir_kvcache_and_user_env(tmp_path: Path) -> None:
     assert p.env["VLLM_CPU_KVCACHE_SPACE"] == "3"
     assert p.env["VLLM_LOGGING_LEVEL"] == "DEBUG"
     assert Path(p.env["TMPDIR"]).is_dir()
-    assert Path(p.env["TMPDIR"]).parent == tmp_path / "server"
+    assert (tmp_path / "server" / "tmp").resolve() == Path(p.env["TMPDIR"]).resolve()
     gpu = VllmServerConfig(executable=sys.executable, device="gpu", cpu_kvcache_space_gib=3)
     assert "VLLM_CPU_KVCACHE_SPACE" not in vllm.plan(MODEL, gpu, 1, tmp_path).env
-
-
-def test_api_key_goes_to_env_not_argv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MY_KEY", "s3cret")
-    p = vllm.plan(MODEL, cfg(api_key_env="MY_KEY"), 1, tmp_path)
-    assert p.env["VLLM_API_KEY"] == "s3cret"
-    assert not any("s3cret" in x for x in p.argv)
-    monkeypatch.delenv("MY_KEY")
-    with pytest.raises(ConfigError, match=r"server\.api_key_env: .*MY_KEY"):
-        vllm.plan(MODEL, cfg(api_key_env="MY_KEY"), 1, tmp_path)
 
 
 def test_bad_inputs_name_the_key(tmp_path: Path) -> None:
@@ -146,3 +149,24 @@ def test_conf_server_vllm_composes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert server.host == "127.0.0.1"
     assert c.model.generate == "tiny-random"
     assert c.model.name == "tiny-random"
+
+
+def test_long_workdir_gets_a_short_tmpdir_for_zmq_sockets(tmp_path: Path) -> None:
+    deep = tmp_path / ("d" * 60) / "servers" / "server-0123abcd-0"
+    p = vllm.plan(MODEL, cfg(), 1, deep)
+    tmpdir = Path(p.env["TMPDIR"])
+    assert len(str(tmpdir)) + 1 + 36 <= 107 - 8
+    assert tmpdir.is_dir()
+    assert (deep / "tmp").resolve() == tmpdir.resolve()  # findable from the server's folder
+    assert vllm.plan(MODEL, cfg(), 2, deep).env["TMPDIR"] == str(tmpdir)  # stable per workdir
+    (deep / "tmp").unlink()
+    tmpdir.rmdir()
+
+
+def test_short_workdir_keeps_its_own_tmp() -> None:
+    short = Path(tempfile.mkdtemp(prefix="sw-"))
+    try:
+        tmpdir = Path(vllm.plan(MODEL, cfg(), 1, short / "server").env["TMPDIR"])
+        assert tmpdir == short / "server" / "tmp" and tmpdir.is_dir() and not tmpdir.is_symlink()
+    finally:
+        shutil.rmtree(short)

@@ -56,3 +56,8 @@ def test_bad_override_names_the_key(override: str, key: str) -> None:
     with pytest.raises(ConfigCompositionException) as err:
         compose_spec([override])
     assert key in str(err.value) + str(err.value.__cause__)
+
+
+def test_each_repeat_gets_its_own_recorded_seed() -> None:
+    spec = compose_spec(["seed=5", "repeat=2"])
+    assert spec.load.seed == 7 and spec.dataset.seed == 7

@@ -1,0 +1,95 @@
+"""FigureSpec → PNG with matplotlib (Agg backend, no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from analysis.spec import FigureSpec, Panel
+
+PANEL_WIDTH_IN = 4.6
+PANEL_HEIGHT_IN = 3.4
+MAX_LEGEND_ENTRIES = 16
+LINE_STYLES = {"solid": "-", "dash": "--", "dot": ":"}
+
+
+def draw_panel(ax: Axes, panel: Panel) -> None:
+    colors: dict[str, str] = {}
+    for series in panel.series:
+        base = series.name.rsplit(" (", 1)[0]
+        style = LINE_STYLES.get(series.dash, "-")
+        kwargs: dict[str, object] = {"label": series.name}
+        if base in colors:
+            kwargs["color"] = colors[base]
+        if series.mode == "markers":
+            artist = ax.scatter(series.x, series.y, s=24, **kwargs)
+            colors.setdefault(base, artist.get_facecolor()[0])
+            continue
+        marker = "o" if "markers" in series.mode else None
+        if series.error is not None:
+            container = ax.errorbar(
+                series.x,
+                series.y,
+                yerr=series.error,
+                linestyle=style,
+                marker=marker,
+                markersize=4,
+                capsize=3,
+                **kwargs,
+            )
+            colors.setdefault(base, container.lines[0].get_color())
+        else:
+            (line,) = ax.plot(
+                series.x, series.y, linestyle=style, marker=marker, markersize=4, **kwargs
+            )
+            colors.setdefault(base, line.get_color())
+    for hline in panel.hlines:
+        ax.axhline(hline.y, color="red", linestyle=":", linewidth=1.2, label=hline.label)
+    ax.set_title(panel.title, fontsize=10)
+    ax.set_xlabel(panel.x_label, fontsize=9)
+    ax.set_ylabel(panel.y_label, fontsize=9)
+    if panel.log_x:
+        ax.set_xscale("log", base=2)
+    ax.grid(True, alpha=0.3)
+    if panel.series or panel.hlines:
+        entries = len(panel.series) + len(panel.hlines)
+        if entries <= MAX_LEGEND_ENTRIES:
+            ax.legend(fontsize=7)
+
+
+def to_matplotlib(spec: FigureSpec) -> Figure:
+    fig, axes = plt.subplots(
+        spec.rows,
+        spec.cols,
+        squeeze=False,
+        figsize=(PANEL_WIDTH_IN * spec.cols, PANEL_HEIGHT_IN * spec.rows + 0.6),
+    )
+    for r, row in enumerate(spec.panels):
+        for c in range(spec.cols):
+            if c < len(row):
+                draw_panel(axes[r][c], row[c])
+            else:
+                axes[r][c].set_visible(False)
+    title = spec.title + (f"\n{spec.note}" if spec.note else "")
+    fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    return fig
+
+
+def write_png(spec: FigureSpec, out_dir: Path) -> Path | None:
+    """Draw `spec` to `<out_dir>/<key>.png`; None when it has no panels."""
+    if not spec.all_panels():
+        return None
+    fig = to_matplotlib(spec)
+    path = out_dir / f"{spec.key}.png"
+    try:
+        fig.savefig(path, dpi=100)
+    finally:
+        plt.close(fig)
+    return path

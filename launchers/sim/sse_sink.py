@@ -1,0 +1,87 @@
+"""Writes a streaming response's SSE chunks straight from the engine step (no task wake-up per
+token): the engine calls the sink of every request that got tokens; the sink frames the chunk
+(HTTP chunked encoding, as aiohttp would) and hands it to the transport at once.
+
+The HTTP handler only waits for `finished` and then writes the usage chunk, `[DONE]` and EOF
+through aiohttp. Faults (a stall, a cut) are applied here, per chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from launchers.sim.faults import FaultPlan
+from launchers.sim.ground_truth import RequestTruth
+from launchers.sim.openai_api import ResponseShaper
+from launchers.sim.scheduler import SimRequest, Status
+
+
+class StreamSink:
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        shaper: ResponseShaper,
+        truth: RequestTruth,
+        fault: FaultPlan,
+        continuous_usage: bool,
+    ) -> None:
+        self.transport = transport
+        self.shaper = shaper
+        self.truth = truth
+        self.fault = fault
+        self.continuous_usage = continuous_usage
+        self.loop = asyncio.get_running_loop()
+        # resolved once the last token's chunk is out, or the stream ended early
+        self.finished: asyncio.Future[str] = self.loop.create_future()
+        self.sent_tokens = 0
+        self.chunks = 0
+        self._stalled = False
+
+    def _end(self, outcome: str) -> None:
+        if not self.finished.done():
+            self.finished.set_result(outcome)
+
+    def __call__(self, req: SimRequest) -> None:
+        """Send what is pending (the engine calls this after a step gave the request tokens)."""
+        if self._stalled or self.finished.done() or req.pending == 0:
+            return
+        if self.transport.is_closing():
+            self._end("disconnected")
+            return
+        fault = self.fault
+        if fault.stall_at_chunk and self.chunks + 1 == fault.stall_at_chunk:
+            self.fault = FaultPlan()  # stall once
+            self._stalled = True
+            self.loop.call_later(fault.stall_s, self._resume, req)
+            return
+        n = req.pending
+        req.pending = 0
+        self.sent_tokens += n
+        self.chunks += 1
+        last = req.status is Status.FINISHED and self.sent_tokens == req.num_output
+        data = self.shaper.chunk(
+            n,
+            req.finish_reason if last else None,
+            first=self.chunks == 1,
+            usage_tokens=self.sent_tokens if self.continuous_usage else None,
+        )
+        truth = self.truth
+        now = time.monotonic_ns()
+        if self.chunks == 1:
+            truth.first_chunk_ns = now
+        truth.chunk_ns.append(now)
+        truth.chunk_tokens.append(n)
+        self.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+        if last:
+            self._end("finished")
+        elif fault.cut_after_chunks and self.chunks == fault.cut_after_chunks:
+            self._end("cut")
+
+    def _resume(self, req: SimRequest) -> None:
+        self._stalled = False
+        if req.pending and (req.pending >= req.wake_every or req.done):
+            self(req)
+
+    def engine_stopped(self) -> None:
+        self._end("stopped")

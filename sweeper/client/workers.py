@@ -1,0 +1,153 @@
+"""The measured phase split over several client processes (load.workers > 1).
+
+When one process cannot keep up (send lateness, loop lag and CPU-µs per token in the summary
+say so), each of N processes takes every N-th request of the schedule (open loop: 1/N of the
+rate, interleaved) or 1/N of the concurrency (closed loop). They share the start instant
+(absolute `time.monotonic_ns()`, system-wide on Linux), so their records merge into one run.
+Each worker is a spawned process in its own process group; all are joined (or killed) before
+this returns, whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import time
+from dataclasses import replace
+from multiprocessing import resource_tracker
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from sweeper.client.config import LoadConfig
+from sweeper.client.progress import Progress
+from sweeper.client.runner import (
+    BenchmarkRun,
+    Plan,
+    Sender,
+    measure,
+    open_session,
+    paused_gc,
+)
+from sweeper.records import RequestSpec
+
+# time the parent leaves between "all workers ready" and the common start
+START_MARGIN_NS = 50_000_000
+JOIN_TIMEOUT_S = 10.0
+
+
+def share(total: int | None, workers: int, w: int) -> int | None:
+    """Worker w's part of a concurrency cap (None stays None)."""
+    if total is None:
+        return None
+    return total // workers + (1 if w < total % workers else 0)
+
+
+async def _child(
+    conn: Connection,
+    done: Any,
+    w: int,
+    base_url: str,
+    model: str,
+    requests: list[RequestSpec],
+    load: LoadConfig,
+    plan: Plan,
+    prefix: str,
+) -> None:
+    workers = load.workers
+    mine = replace(load, concurrency=share(load.concurrency, workers, w), workers=1)
+    sender = Sender(base_url, model, requests, mine)
+    sender.prefix, sender.shared_done = prefix, (done, w)
+    n_specs = len(requests)
+    indexes = list(range(w, plan.count, workers))
+    records = [sender.new_record(i, i % n_specs) for i in indexes]
+    spec_of = [i % n_specs for i in indexes]
+    part = Plan(plan.offsets[indexes] if plan.count else plan.offsets, len(indexes),
+                plan.closed_duration)  # fmt: skip
+    loop = asyncio.get_running_loop()
+    async with open_session(mine, mine.concurrency) as session:
+        sender.session = session
+        if mine.prewarm_connections:
+            await sender.prewarm(min(mine.concurrency or 64, max(len(indexes), 1), 512))
+        conn.send("ready")
+        t0: int = await loop.run_in_executor(None, conn.recv)
+        with paused_gc():
+            t_end, cpu, lags = await measure(sender, records, spec_of, part, t0, workers, w)
+    conn.send((records, t_end, cpu, lags))
+
+
+def worker_main(conn: Connection, done: Any, w: int, *args: Any) -> None:
+    """Entry point of a worker process: its own process group, then the measured phase."""
+    os.setpgid(0, 0)
+    try:
+        asyncio.run(_child(conn, done, w, *args))
+    except BaseException as exc:
+        conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        raise
+
+
+def stop_resource_tracker() -> None:
+    """Spawning starts multiprocessing's resource-tracker process; stop and reap it again (we
+    share no semaphores or shared memory that it would need to clean up)."""
+    stop = getattr(resource_tracker._resource_tracker, "_stop", None)
+    if stop is not None:
+        stop()
+
+
+def _recv(conn: Connection) -> Any:
+    msg = conn.recv()
+    if isinstance(msg, tuple) and len(msg) == 2 and msg[0] == "error":
+        raise RuntimeError(f"client worker failed: {msg[1]}")
+    return msg
+
+
+async def run_in_workers(
+    base_url: str,
+    model: str,
+    requests: list[RequestSpec],
+    load: LoadConfig,
+    plan: Plan,
+    prefix: str,
+) -> BenchmarkRun:
+    ctx = mp.get_context("spawn")
+    tracker_was_running = getattr(resource_tracker._resource_tracker, "_fd", None) is not None
+    # one finished-request counter per worker (a single writer each: no lock, so no semaphore
+    # and no resource-tracker process is needed)
+    done = ctx.RawArray("q", load.workers)
+    loop = asyncio.get_running_loop()
+    procs: list[Any] = []
+    conns: list[Connection] = []
+    try:
+        for w in range(load.workers):
+            parent, child = ctx.Pipe()
+            args = (child, done, w, base_url, model, requests, load, plan, prefix)
+            proc = ctx.Process(target=worker_main, args=args, name=f"sweeper-client-{w}")
+            proc.start()
+            procs.append(proc)
+            conns.append(parent)
+        for conn in conns:
+            await loop.run_in_executor(None, _recv, conn)
+        t_start = time.monotonic_ns() + START_MARGIN_NS
+        for conn in conns:
+            conn.send(t_start)
+        total = None if plan.closed_duration else plan.count
+        with Progress(total, lambda: int(sum(done)), load.progress):
+            results = await asyncio.gather(
+                *(loop.run_in_executor(None, _recv, conn) for conn in conns)
+            )
+    finally:
+        for proc in procs:
+            proc.join(timeout=JOIN_TIMEOUT_S)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+        if not tracker_was_running:
+            stop_resource_tracker()
+    records = [r for part in results for r in part[0]]
+    t_end = max(part[1] for part in results)
+    lags = [lag for part in results for lag in part[3]]
+    run = BenchmarkRun(records, t_start, t_end, model, load, loop_lag_ms=lags)
+    run.client_cpu_ns = int(np.sum([part[2] for part in results]))
+    return run

@@ -1,0 +1,1 @@
+"""Server-side telemetry: /metrics scraping, GPU telemetry, environment capture."""

@@ -1,0 +1,176 @@
+"""Simulator benchmarks' helpers: start the simulator (own process group, always reaped) and a
+minimal closed-loop aiohttp load driver (the real client lives in sweeper/client)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def sim_server(*args: str) -> Iterator[str]:
+    """Yields the base URL of a running simulator; SIGTERM (then SIGKILL of the group) at exit."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    argv = [sys.executable, "-m", "launchers.sim", "--port", str(port), "--log-level", "WARNING"]
+    proc = subprocess.Popen([*argv, *args], cwd=REPO, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"simulator exited with {proc.returncode}")
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("simulator not ready in 30 s")
+            time.sleep(0.05)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def post(url: str) -> None:
+    with urllib.request.urlopen(urllib.request.Request(url, method="POST"), timeout=30):
+        pass
+
+
+# an idle asyncio loop's timer lateness: the floor any step clock on this machine sits on
+_FLOOR_PROBE = """
+import asyncio, json, sys, time
+async def main(duration_ns, period_ns):
+    loop = asyncio.get_running_loop()
+    late, done = [], loop.create_future()
+    end = time.monotonic_ns() + duration_ns
+    deadline = time.monotonic_ns() + period_ns
+    def tick():
+        nonlocal deadline
+        now = time.monotonic_ns()
+        late.append(now - deadline)
+        if now > end:
+            done.set_result(None)
+            return
+        deadline += period_ns
+        loop.call_at(deadline / 1e9, tick)
+    loop.call_at(deadline / 1e9, tick)
+    await done
+    print(json.dumps(late))
+asyncio.run(main(int(float(sys.argv[1]) * 1e9), int(float(sys.argv[2]) * 1e6)))
+"""
+
+
+@contextmanager
+def timer_floor(duration_s: float, period_ms: float = 5.0) -> Iterator[dict[str, float]]:
+    """Measures, in a separate process and while the body runs, how late an idle asyncio loop's
+    timers fire on this machine (percentiles in ms, filled in at exit)."""
+    probe = subprocess.Popen(
+        [sys.executable, "-c", _FLOOR_PROBE, str(duration_s), str(period_ms)],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    figures: dict[str, float] = {}
+    try:
+        yield figures
+    finally:
+        out, _ = probe.communicate(timeout=duration_s + 30)
+        late = sorted(json.loads(out))
+        for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+            figures[name] = late[min(len(late) - 1, int(q * len(late)))] / 1e6
+        figures["max"] = late[-1] / 1e6
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
+
+
+@dataclass
+class LoadResult:
+    completed: int
+    duration_s: float
+    output_tokens: int
+    ttft_ms: list[float]
+
+    @property
+    def output_tok_s(self) -> float:
+        return self.output_tokens / self.duration_s
+
+    @property
+    def median_ttft_ms(self) -> float:
+        return statistics.median(self.ttft_ms) if self.ttft_ms else float("nan")
+
+
+async def _one(
+    session: aiohttp.ClientSession, base: str, body: dict[str, Any]
+) -> tuple[float, int]:
+    t0 = time.monotonic_ns()
+    first = 0
+    tokens = 0
+    async with session.post(base + "/v1/completions", json=body) as resp:
+        resp.raise_for_status()
+        async for line in resp.content:
+            if not line.startswith(b"data: {"):
+                continue
+            n = line.count(b" tok")
+            if n and not first:
+                first = time.monotonic_ns()
+            tokens += n
+    return (first - t0) / 1e6, tokens
+
+
+async def closed_loop(
+    base: str, concurrency: int, num_requests: int, input_len: int, output_len: int
+) -> LoadResult:
+    """`num_requests` streamed completions, at most `concurrency` in flight."""
+    prompt = " ".join(f"w{i % 997}" for i in range(input_len))
+    sem = asyncio.Semaphore(concurrency)
+    body = {"prompt": prompt, "max_tokens": output_len, "ignore_eos": True, "stream": True}
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=None)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+
+        async def run(i: int) -> tuple[float, int]:
+            async with sem:
+                # distinct prompts so the prefix cache does not flatter the numbers
+                return await _one(session, base, {**body, "prompt": f"r{i} {prompt}"})
+
+        t0 = time.monotonic()
+        results = await asyncio.gather(*(run(i) for i in range(num_requests)))
+        duration = time.monotonic() - t0
+    return LoadResult(
+        completed=len(results),
+        duration_s=duration,
+        output_tokens=sum(n for _, n in results),
+        ttft_ms=[t for t, _ in results],
+    )

@@ -1,0 +1,84 @@
+"""A sweeper CLI process watched while it runs: output lines with arrival times, signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.helpers.cli import REPO, Sweep
+
+
+class LiveRun:
+    """`python -m sweeper ...` in its own session; stdout+stderr read line by line."""
+
+    def __init__(self, sweep: Sweep, *overrides: str, env: dict[str, str] | None = None) -> None:
+        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        full_env.pop("SWEEPER_SWEEP_RUN_ID", None)
+        self.t0 = time.monotonic()
+        self.proc = subprocess.Popen(
+            sweep.args(*overrides),
+            cwd=REPO,
+            env=full_env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.lines: list[tuple[float, str]] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append((time.monotonic() - self.t0, line.rstrip("\n")))
+
+    @property
+    def output(self) -> str:
+        return "\n".join(line for _, line in self.lines)
+
+    def first(self, needle: str) -> float | None:
+        """Seconds after start at which a line containing `needle` arrived."""
+        return next((t for t, line in self.lines if needle in line), None)
+
+    def wait(self, timeout: float) -> int:
+        try:
+            code = self.proc.wait(timeout)
+        finally:
+            self.kill()
+        self._reader.join(5)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self) -> LiveRun:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+        self._reader.join(5)
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def read_result(job_dir: Path) -> dict[str, Any]:
+    return json.loads((job_dir / "result.json").read_text())
+
+
+def job_dirs(sweep_dir: Path) -> list[Path]:
+    return sorted((p for p in sweep_dir.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))

@@ -1,0 +1,116 @@
+"""The fault → outcome table: what each fault should do (the README's table) and what the suite
+observed. `python -m tests.integration.faults.report` prints the expected table as Markdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# key → (fault, what sweeper does); the README section "What happens when things go wrong"
+# holds the same rows
+EXPECTED: dict[str, tuple[str, str]] = {
+    "start_exits": (
+        "Server exits at once (bad argument)",
+        "that job FAILED with the server log tail; the sweep goes on; the next job with the "
+        "same server config starts it once more",
+    ),
+    "start_unhealthy": (
+        "Server never becomes healthy",
+        "that job FAILED after `server.ready_timeout_s` with the log tail; the server is "
+        "stopped; the sweep goes on; the next job tries once more",
+    ),
+    "crash": (
+        "Server crashes mid-benchmark",
+        "in-flight and later requests recorded as errors with a reason; the job FAILED "
+        "(`server exited during the benchmark`), its files kept; the next job restarts the server",
+    ),
+    "stall": (
+        "Server stalls (sends no bytes)",
+        "the request fails after `load.request_timeout_s` (`timeout`); the job ends within "
+        "timeout + grace",
+    ),
+    "http_errors": (
+        "HTTP 429/500 bursts, streams cut mid-response",
+        "each request's error recorded and counted by reason (`http_429`, `http_500`, "
+        "`incomplete_response`); the benchmark goes on; the job FINISHED with `failed` > 0",
+    ),
+    "bad_stream": (
+        "Malformed SSE, truncated JSON, missing usage",
+        "malformed/truncated: that request failed (`bad_event`); missing usage: request kept, "
+        "tokens counted per chunk and flagged (`itl_per_token: false`); no crash",
+    ),
+    "mlflow_dead": (
+        "MLflow unreachable (`tracking.uri` at a dead port)",
+        "jobs complete with their files intact; one warning per run within seconds; exit code 0",
+    ),
+    "analysis_sync": (
+        "… then `python -m analysis` and `python -m analysis sync`",
+        "analysis reads the job dirs; `sync` pushes them to MLflow later",
+    ),
+    "sigint": (
+        "Ctrl-C (SIGINT) mid-sweep",
+        "servers stopped, sweep run KILLED, the interrupted job KILLED, finished jobs intact; "
+        "exit 130 within 15 s; no orphan process",
+    ),
+    "sigterm": (
+        "SIGTERM mid-sweep",
+        "as Ctrl-C; exit 143",
+    ),
+    "sigkill": (
+        "sweeper SIGKILLed mid-sweep",
+        "the server dies with it (parent-death signal); finished jobs' files intact",
+    ),
+    "atomic": (
+        "Job killed while writing its files",
+        "files are written to a temp file and renamed: never a half-written `result.json`",
+    ),
+    "unknown_key": ("Unknown key (`nosuchkey=1`, `+slo.foo=1`)", "one-line error naming the key"),
+    "wrong_type": ("Wrong type (`concurrency=abc`)", "one-line error naming the key"),
+    "negative": ("Negative concurrency", "one-line error, job FAILED before any server starts"),
+    "empty_dataset": ("Empty dataset file", "one-line error naming the file"),
+    "corrupt_dataset": ("Corrupt dataset file", "one-line error naming the file and line"),
+    "no_tokenizer": ("Missing tokenizer path", "one-line error naming `model.tokenizer`"),
+    "unknown_slo": ("Unknown SLO key (`slo.foo=1`)", "one-line error naming the key"),
+    "api_key": (
+        "API key given through the environment",
+        "sent to the server only; nowhere in MLflow params, tags, artifacts, job dirs or logs",
+    ),
+    "bind": ("Default server address", "started servers listen on 127.0.0.1 only"),
+    "metachar": (
+        "Config values with shell metacharacters",
+        "reach the server's argv verbatim (argv list, no shell)",
+    ),
+    "leftovers": ("After the whole suite", "no process started by sweeper remains"),
+}
+
+
+@dataclass
+class Row:
+    key: str
+    observed: str
+    passed: bool | None = None
+
+
+def markdown(rows: list[tuple[str, str]]) -> str:
+    lines = ["| fault | what happens |", "|---|---|"]
+    lines += [f"| {fault} | {outcome} |" for fault, outcome in rows]
+    return "\n".join(lines)
+
+
+def observed_table(rows: list[Row]) -> str:
+    """Plain-text table for the terminal: fault, pass/fail, observed outcome."""
+    seen: dict[str, list[Row]] = {}
+    for r in rows:
+        seen.setdefault(r.key, []).append(r)
+    out = []
+    for key, (fault, _) in EXPECTED.items():
+        for row in seen.get(key, []):
+            mark = {True: "ok", False: "FAILED", None: "?"}[row.passed]
+            out.append(f"{mark:7} {fault}\n        → {row.observed}")
+    missing = [fault for key, (fault, _) in EXPECTED.items() if key not in seen]
+    if missing:
+        out.append(f"not run: {'; '.join(missing)}")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    print(markdown(list(EXPECTED.values())))
