@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,6 +28,9 @@ from sweeper.context import JobContext
 from sweeper.schema import RunSpec, register
 
 register()
+# conf/hydra/launcher/{joblib,submitit_*}.yaml are typed by the plugins' schemas of the same name
+# on purpose (they restate every field, so they work without the matching too)
+warnings.filterwarnings("ignore", message=r"(?s).*validated against ConfigStore schema")
 
 # conf/ sits beside the packages (design card layout); an absolute path works however we are run
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
