@@ -32,12 +32,22 @@ def tiny_model() -> ModelConfig:
     return materialize(ModelConfig(name="tiny-random", generate="tiny-random", max_model_len=2048))
 
 
-@pytest.fixture(autouse=True, scope="module")
-def remove_short_tmpdirs() -> Iterator[None]:
-    """Servers of deep test dirs get their sockets in /tmp/sweeper-vllm-*: remove the new ones
-    once the module's servers have stopped."""
-    pattern = "sweeper-vllm-*"
-    before = set(Path(tempfile.gettempdir()).glob(pattern))
-    yield
-    for made in set(Path(tempfile.gettempdir()).glob(pattern)) - before:
-        shutil.rmtree(made, ignore_errors=True)
+@pytest.fixture(autouse=True, scope="session")
+def own_tempdir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The servers of these tests (in-process pools and `python -m sweeper` children alike) put
+    their short socket dirs under a temp dir of this session, removed at the end; the system
+    temp dir, where other servers' sockets live, is left alone."""
+    tmp_path_factory.getbasetemp()  # pytest's own temp root stays where it is
+    own = Path(tempfile.mkdtemp(prefix="swv-"))
+    saved_env, saved_tempdir = os.environ.get("TMPDIR"), tempfile.tempdir
+    os.environ["TMPDIR"] = str(own)
+    tempfile.tempdir = str(own)
+    try:
+        yield own
+    finally:
+        tempfile.tempdir = saved_tempdir
+        if saved_env is None:
+            os.environ.pop("TMPDIR", None)
+        else:
+            os.environ["TMPDIR"] = saved_env
+        shutil.rmtree(own, ignore_errors=True)

@@ -24,13 +24,16 @@ MODEL = ModelConfig(name="my model", path="/models/x", tokenizer="/models/x", ma
 
 
 @pytest.fixture(autouse=True)
-def remove_short_tmpdirs() -> Iterator[None]:
-    """Plans for deep workdirs create /tmp/sweeper-vllm-*; remove the ones a test made."""
-    pattern = "sweeper-vllm-*"
-    before = set(Path(tempfile.gettempdir()).glob(pattern))
-    yield
-    for made in set(Path(tempfile.gettempdir()).glob(pattern)) - before:
-        shutil.rmtree(made, ignore_errors=True)
+def own_tempdir(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """Short socket dirs of deep workdirs go under a temp dir of this test only (never touch
+    the system temp dir, where other servers' sockets live)."""
+    tmp_path_factory.getbasetemp()  # pytest's own temp root stays where it is
+    own = Path(tempfile.mkdtemp(prefix="swt-"))
+    monkeypatch.setattr(tempfile, "tempdir", str(own))
+    yield own
+    shutil.rmtree(own, ignore_errors=True)
 
 
 def cfg(**kw: object) -> VllmServerConfig:
@@ -159,7 +162,7 @@ def test_long_workdir_gets_a_short_tmpdir_for_zmq_sockets(tmp_path: Path) -> Non
     p = vllm.plan(MODEL, cfg(), 1, deep)
     tmpdir = Path(p.env["TMPDIR"])
     assert len(str(tmpdir)) + 1 + 36 <= 107 - 8
-    assert tmpdir.is_dir()
+    assert tmpdir.is_dir() and tmpdir.parent == Path(tempfile.gettempdir())
     assert (deep / "tmp").resolve() == tmpdir.resolve()  # findable from the server's folder
     assert vllm.plan(MODEL, cfg(), 2, deep).env["TMPDIR"] == str(tmpdir)  # stable per workdir
     (deep / "tmp").unlink()
@@ -175,8 +178,9 @@ def test_short_workdir_keeps_its_own_tmp() -> None:
         shutil.rmtree(short)
 
 
-def test_stale_short_tmpdirs_are_removed_live_ones_kept() -> None:
+def test_stale_short_tmpdirs_are_removed_live_ones_kept(own_tempdir: Path) -> None:
     root = Path(tempfile.gettempdir())
+    assert root == own_tempdir
     stale, live, fresh = (Path(tempfile.mkdtemp(prefix="sweeper-vllm-t", dir=root)) for _ in "123")
     (stale / "old-socket").write_text("")
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
