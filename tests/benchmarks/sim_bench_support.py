@@ -31,7 +31,15 @@ def sim_server(*args: str) -> Iterator[str]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     argv = [sys.executable, "-m", "launchers.sim", "--port", str(port), "--log-level", "WARNING"]
-    proc = subprocess.Popen([*argv, *args], cwd=REPO, start_new_session=True)
+    # SIM_BENCH_NICE=-10 runs the simulator at a higher CPU priority, to tell its own lateness
+    # from a busy machine's (a negative value needs the privilege to raise priority)
+    nice = int(os.environ.get("SIM_BENCH_NICE", "0"))
+    proc = subprocess.Popen(
+        [*argv, *args],
+        cwd=REPO,
+        start_new_session=True,
+        preexec_fn=(lambda: os.setpriority(os.PRIO_PROCESS, 0, nice)) if nice else None,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
