@@ -14,7 +14,15 @@ from typing import Any
 # into server.env by hand, say HF_TOKEN, must not reach params or artifacts either)
 _SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|credential)", re.I)
 # keys that do not change what is measured (left out of the config hash)
-_NOT_MEASURED = ("tracking.", "print_result", "load.progress", "report.", "resume", "gpu_ids")
+_NOT_MEASURED = (
+    "tracking.",
+    "print_result",
+    "load.progress",
+    "report.",
+    "resume",
+    "gpu_ids",
+    "repeats",
+)
 
 
 @dataclass

@@ -38,6 +38,13 @@ class TrackingConfig:
 
 
 @dataclass
+class ReportConfig:
+    # at the end of each multirun: PNGs + an HTML report in <sweep dir>/report, logged to the
+    # sweep's MLflow run (python -m analysis report SWEEP makes one at any time)
+    enabled: bool = True
+
+
+@dataclass
 class SloConfig:
     """Service-level objectives for goodput; None = no bound on that metric."""
 
@@ -56,12 +63,15 @@ class RunSpec:
     # with -m, every grid point runs `repeats` times (repeat = 0..repeats-1, seeds seed+repeat)
     repeats: int = 1
     repeat: int = 0
+    # derived in conf/config.yaml as seed + repeat; the groups use it (don't set it)
+    run_seed: int = 0
     model: ModelConfig = field(default_factory=ModelConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     load: LoadConfig = field(default_factory=LoadConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     slo: SloConfig = field(default_factory=SloConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     percentiles: list[float] = field(default_factory=lambda: [50.0, 90.0, 99.0])
     # print the vLLM-style result block
     print_result: bool = True
