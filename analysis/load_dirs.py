@@ -23,6 +23,7 @@ from analysis.frame import (
     result_metrics,
 )
 from analysis.params import flatten, stringify
+from sweeper.context import is_secret
 
 RESULT_FILE = "result.json"
 CONFIG_FILE = ".hydra/config.yaml"
@@ -76,7 +77,8 @@ def read_config_params(job_dir: Path) -> dict[str, str]:
         container = OmegaConf.to_container(cfg, resolve=False)
     if not isinstance(container, dict):
         raise AnalysisError(f"{path}: expected a mapping at the top level")
-    return {key: stringify(value) for key, value in flatten(container).items()}
+    # secrets removed exactly as the job removes them (a `${oc.env:...}` resolves here)
+    return {k: stringify(v) for k, v in flatten(container).items() if not is_secret(k)}
 
 
 def read_overrides(job_dir: Path) -> str:
