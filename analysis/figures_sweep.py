@@ -234,7 +234,7 @@ def goodput_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
             panel.hlines = hlines
             row.append(panel)
         rows.append(row)
-    note = "no SLO set (slo.*): goodput equals throughput" if not slos else ""
+    note = "" if slos else "no SLO set (slo.ttft_ms / tpot_ms / e2el_ms): no goodput, throughput"
     return FigureSpec(
         "goodput",
         f"Goodput vs {shape.x_label}",
