@@ -171,3 +171,24 @@ def test_time_series_splits_seconds() -> None:
     assert frame["in_flight"].tolist() == pytest.approx([0.5, 1.0, 0.1])
     assert frame["completed"].tolist() == [0, 0, 1]
     assert math.isclose(frame["in_flight"].sum(), 1.6)
+
+
+def test_closed_loop_has_no_rate_or_lateness_extras() -> None:
+    s = summarize(hand_run(concurrency=4), SloConfig(), [99])
+    assert "p99_client_queue_time_ms" in s  # vLLM reports it whenever there is a cap
+    assert "e2el_including_client_queue_ms" not in "".join(s)  # only for an open loop
+    x = s["sweeper"]
+    assert not {"send_rate", "p99_send_lateness_ms", "p99_queue_ms"} & set(x)
+
+
+def test_total_input_uses_the_servers_prompt_count_when_reported() -> None:
+    run = hand_run()
+    run.records[0].server_prompt_len = 13  # A: dataset said 10
+    assert summarize(run, SloConfig(), [99])["total_input_tokens"] == 70 - 10 + 13
+
+
+def test_trace_replay_reports_lateness_but_no_requested_rate() -> None:
+    s = summarize(hand_run(schedule="trace"), SloConfig(), [99])
+    x = s["sweeper"]
+    assert "p99_send_lateness_ms" in x and x["requested_rate"] is None
+    assert "send_rate_error_pct" not in x
