@@ -71,6 +71,9 @@ def test_pareto_one_marker_per_run_and_a_frontier(report: Report, grid_2x3: Swee
     per_gpu = runs["metrics.output_throughput"].to_numpy()
     for x, y in zip(front.x, front.y, strict=True):  # nothing beats a frontier point on both
         assert not np.any((per_user > x) & (per_gpu > y))
+    assert front.hover is not None and len(front.hover) == len(front.x)
+    page = report.html.read_text()
+    assert "Pareto-optimal runs" in page and all(h in page for h in front.hover)
 
 
 def test_goodput_has_slo_lines(report: Report) -> None:
