@@ -101,6 +101,11 @@ def test_renderers_draw_every_series(report: Report) -> None:
     spec = figure(report, "latency")
     fig = to_plotly(spec)
     assert len(fig.data) == 24
+    # one colour per profile in every panel; the percentiles differ by dash only
+    colors = {(t.name.split(" (")[0], t.line.color) for t in fig.data}
+    assert len(colors) == 2
+    assert {t.line.dash for t in fig.data} == {"solid", "dash", "dot"}
+    assert sum(bool(t.showlegend) for t in fig.data) == 6
     mpl = to_matplotlib(spec)
     assert sum(len(ax.get_lines()) for ax in mpl.axes) == 24
     goodput = to_matplotlib(figure(report, "goodput"))
