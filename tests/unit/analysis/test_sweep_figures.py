@@ -156,3 +156,18 @@ def test_failed_jobs_leave_the_curves_and_are_named(grid_2x3_dir: Path, tmp_path
     assert [len(s.x) for s in curves] == [2, 3]
     assert 1 not in report.detail_jobs
     assert "job 1 FAILED: server crashed mid-benchmark" in report.html.read_text()
+
+
+def test_rate_sweep_uses_rate_axis_with_inf(grid_2x3: Sweep, tmp_path: Path) -> None:
+    runs = grid_2x3.runs.copy()
+    rates = [1.0, 4.0, float("inf")] * 2
+    runs["params.request_rate"] = rates
+    runs["params.load.request_rate"] = rates
+    runs["params.concurrency"] = 64
+    runs["params.load.concurrency"] = 64
+    sweep = Sweep("rates", runs, None, None, None)
+    report = make_report(sweep, tmp_path, pngs=False, jobs=[0])
+    spec = figure(report, "throughput")
+    assert report.shape.x == "params.request_rate"
+    assert [s.x for s in spec.panel("output throughput").series] == [[1.0, 4.0, 8.0]] * 2
+    assert "request_rate=inf drawn at 8" in spec.note
