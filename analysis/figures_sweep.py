@@ -264,6 +264,6 @@ def sweep_figures(frame: pd.DataFrame, shape: GridShape) -> list[FigureSpec]:
     most = int(frame.groupby(keys, dropna=False).size().max()) if len(frame) else 0
     if most > 1:
         for spec in figures[:2] + figures[3:]:
-            repeat = f"points: mean of up to {most} runs, bars: ±1 std"
+            repeat = f"points: mean of up to {most} runs, bars or band: ±1 std"
             spec.note = "; ".join(n for n in (spec.note, repeat) if n)
     return figures

@@ -15,6 +15,7 @@ from analysis.render_html import to_plotly
 from analysis.render_png import to_matplotlib
 from analysis.report import Report, make_report
 from analysis.spec import FigureSpec
+from analysis.synthetic import SyntheticGrid, write_sweep
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +172,19 @@ def test_rate_sweep_uses_rate_axis_with_inf(grid_2x3: Sweep, tmp_path: Path) -> 
     assert report.shape.x == "params.request_rate"
     assert [s.x for s in spec.panel("output throughput").series] == [[1.0, 4.0, 8.0]] * 2
     assert "request_rate=inf drawn at 8" in spec.note
+
+
+def test_dense_repeated_curves_draw_bands_not_bars(tmp_path: Path) -> None:
+    grid = SyntheticGrid(
+        profiles=["fast"],
+        concurrencies=list(range(1, 26)),
+        repeats=2,
+        num_prompts=6,
+        with_files=False,
+    )
+    report = make_report(load_sweep(write_sweep(tmp_path, grid)), tmp_path / "r", pngs=False)
+    fig = to_matplotlib(figure(report, "throughput"))
+    ax = fig.axes[0]
+    assert len(ax.get_lines()) == 1 and len(ax.get_lines()[0].get_xdata()) == 25
+    assert len(ax.collections) == 1  # one ±1 std band, no error-bar collections
+    assert ax.get_lines()[0].get_marker() in (None, "None", "")
