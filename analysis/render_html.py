@@ -46,7 +46,7 @@ def to_plotly(spec: FigureSpec) -> go.Figure:
                     mode=series.mode,
                     legendgroup=series.name,
                     showlegend=series.name not in shown,
-                    line={"dash": series.dash},
+                    line={"dash": series.dash, "color": series.color},
                     text=series.hover,
                     hovertemplate="%{x:.4g}, %{y:.4g}<br>%{text}" if series.hover else None,
                     error_y={"type": "data", "array": series.error, "visible": True}
@@ -99,7 +99,11 @@ def write_html(
     """Write the report page: header, runs table, then one interactive figure per spec."""
     sections: list[str] = []
     for spec in specs:
-        if not spec.all_panels():
+        if not spec.has_data():
+            if spec.note:
+                sections.append(
+                    f"<p class='note'>{html.escape(spec.title)}: {html.escape(spec.note)}</p>"
+                )
             continue
         div = pio.to_html(
             to_plotly(spec),

@@ -39,11 +39,13 @@ CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 def job_context(cfg: DictConfig) -> JobContext:
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
+    # as typed: resolving would expand `${oc.env:SECRET}` in an override into the secret
+    task = OmegaConf.to_container(hc.overrides.task, resolve=False)
     return JobContext(
         job_dir=Path(hc.runtime.output_dir).resolve(),
         sweep_dir=Path(hc.sweep.dir).resolve() if multirun else None,
         job_num=int(hc.job.num) if multirun else 0,
-        overrides=list(hc.overrides.task),
+        overrides=[str(o) for o in task] if isinstance(task, list) else [],
         config=OmegaConf.to_container(cfg, resolve=True),  # type: ignore[arg-type]
     )
 

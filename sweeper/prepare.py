@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from launchers.config import CommandServerConfig, ModelConfig, VllmServerConfig
+from sweeper.client.schedule import check_load
 from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
 
@@ -38,15 +39,7 @@ def validate(spec: RunSpec) -> None:
     """Checks that cost milliseconds; each error names the key."""
     for key, known in unknown_keys(spec):
         raise ConfigError(f"{key}: unknown key (known here: {', '.join(known)})")
-    load = spec.load
-    if load.concurrency is not None and load.concurrency < 1:
-        raise ConfigError(f"concurrency: must be >= 1 (or null), got {load.concurrency}")
-    if not load.request_rate > 0:
-        raise ConfigError(f"request_rate: must be > 0 (inf = no pacing), got {load.request_rate}")
-    if load.num_prompts < 1:
-        raise ConfigError(f"num_prompts: must be >= 1, got {load.num_prompts}")
-    if not load.burstiness > 0:
-        raise ConfigError(f"load.burstiness: must be > 0, got {load.burstiness}")
+    check_load(spec.load)
     for p in spec.percentiles:
         if not 0 < p <= 100:
             raise ConfigError(f"percentiles: {p} is not in (0, 100]")

@@ -18,6 +18,7 @@ from launchers.sim.http_app import SimState, build_app
 from launchers.sim.polling_server import install_poll
 from launchers.sim.profiles import PROFILES, SimParams, param_fields, resolve
 from launchers.sim.prompt_tokens import PromptTokenizer
+from launchers.sim.timed_selector import TimedSelector
 
 log = logging.getLogger("launchers.sim")
 
@@ -68,8 +69,13 @@ def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, SimPar
     return opts, params
 
 
-async def serve(opts: argparse.Namespace, params: SimParams, tokenizer: PromptTokenizer) -> int:
-    state = SimState(params, opts.served_model_name, opts.profile, tokenizer)
+async def serve(
+    opts: argparse.Namespace,
+    params: SimParams,
+    tokenizer: PromptTokenizer,
+    selector: TimedSelector | None = None,
+) -> int:
+    state = SimState(params, opts.served_model_name, opts.profile, tokenizer, selector)
     runner = web.AppRunner(
         build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S
     )
@@ -124,4 +130,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         tokenizer = PromptTokenizer(opts.tokenizer)
     except ValueError as exc:
         build_parser().error(str(exc))
-    return asyncio.run(serve(opts, params, tokenizer))
+    selector = TimedSelector()
+    with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector)) as runner:
+        return runner.run(serve(opts, params, tokenizer, selector))

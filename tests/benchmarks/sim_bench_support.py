@@ -139,10 +139,12 @@ async def _one(
     tokens = 0
     async with session.post(base + "/v1/completions", json=body) as resp:
         resp.raise_for_status()
-        async for line in resp.content:
-            if not line.startswith(b"data: {"):
-                continue
-            n = line.count(b" tok")
+        # bytes, not lines: the generated text is " tok" per token, counted in place (with the
+        # previous read's last 3 bytes, so a token split across reads counts once)
+        tail = b""
+        async for data in resp.content.iter_any():
+            n = (tail + data).count(b" tok")
+            tail = data[-3:]
             if n and not first:
                 first = time.monotonic_ns()
             tokens += n

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +124,7 @@ def test_repeats_average_with_error_bars(repeated_dir: Path, tmp_path: Path) -> 
     series = figure(report, "throughput").panel("output throughput").series
     assert len(series) == 1 and series[0].x == [1.0, 8.0]
     assert series[0].error is not None and all(e > 0 for e in series[0].error)
+    assert "mean of up to 3 runs" in figure(report, "latency").note
     assert "no requests.parquet" in figure(report, "cdf").note
 
 
@@ -131,3 +134,17 @@ def test_pareto_front_by_hand() -> None:
     # (2.5, 3) is beaten by nothing; (1, 5), (2, 4), (3, 1), (0.5, 6) neither
     assert pareto_front(x, y) == [4, 0, 1, 3, 2]
     assert pareto_front(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == [1]
+
+
+def test_failed_jobs_leave_the_curves_and_are_named(grid_2x3_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "2026-11-21" / "06-00-00"
+    shutil.copytree(grid_2x3_dir, copy)
+    result_path = copy / "1" / "result.json"
+    result = json.loads(result_path.read_text())
+    result["sweeper"].update(status="FAILED", error="server crashed mid-benchmark")
+    result_path.write_text(json.dumps(result))
+    report = make_report(load_sweep(copy), tmp_path / "report", pngs=False)
+    curves = figure(report, "throughput").panel("output throughput").series
+    assert [len(s.x) for s in curves] == [2, 3]
+    assert 1 not in report.detail_jobs
+    assert "job 1 FAILED: server crashed mid-benchmark" in report.html.read_text()
