@@ -16,6 +16,7 @@ LATENCY_METRICS: tuple[tuple[str, str], ...] = (
     ("e2el", "E2EL"),
 )
 PERCENTILES: tuple[str, ...] = ("p50", "p90", "p99")
+PARETO_FRONTIER = "Pareto frontier"
 # helper columns added by `sweep_figures`
 X_COL = "_x"
 LABEL_COL = "_label"
@@ -168,6 +169,7 @@ def pareto_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
         per_gpu = ok["metrics.output_throughput"].to_numpy(dtype=float) / gpus_per_run(ok)
         labels = label_for(ok, shape.series).to_numpy()
         loads, _ = x_values(ok, shape.x)
+        jobs = ok["job_num"].to_numpy()
         series: list[Series] = []
         for label in dict.fromkeys(labels):
             mask = labels == label
@@ -177,7 +179,10 @@ def pareto_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
                     x=per_user[mask].tolist(),
                     y=per_gpu[mask].tolist(),
                     mode="markers",
-                    hover=[f"{shape.x_label}={v:g}" for v in loads[mask]],
+                    hover=[
+                        f"job {j}: {shape.x_label}={v:g}"
+                        for j, v in zip(jobs[mask], loads[mask], strict=True)
+                    ],
                 )
             )
         finite = np.isfinite(per_user) & np.isfinite(per_gpu)
@@ -185,9 +190,10 @@ def pareto_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
         front = idx[pareto_front(per_user[finite], per_gpu[finite])] if idx.size else idx
         series.append(
             Series(
-                name="Pareto frontier",
+                name=PARETO_FRONTIER,
                 x=per_user[front].tolist(),
                 y=per_gpu[front].tolist(),
+                hover=[f"job {jobs[i]}: {labels[i]}, {shape.x_label}={loads[i]:g}" for i in front],
                 mode="lines",
                 dash="dash",
                 color="black",
@@ -234,7 +240,7 @@ def goodput_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
             panel.hlines = hlines
             row.append(panel)
         rows.append(row)
-    note = "no SLO set (slo.*): goodput equals throughput" if not slos else ""
+    note = "" if slos else "no SLO set (slo.ttft_ms / tpot_ms / e2el_ms): no goodput, throughput"
     return FigureSpec(
         "goodput",
         f"Goodput vs {shape.x_label}",
@@ -258,6 +264,6 @@ def sweep_figures(frame: pd.DataFrame, shape: GridShape) -> list[FigureSpec]:
     most = int(frame.groupby(keys, dropna=False).size().max()) if len(frame) else 0
     if most > 1:
         for spec in figures[:2] + figures[3:]:
-            repeat = f"points: mean of up to {most} runs, bars: ±1 std"
+            repeat = f"points: mean of up to {most} runs, bars or band: ±1 std"
             spec.note = "; ".join(n for n in (spec.note, repeat) if n)
     return figures

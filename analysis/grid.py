@@ -95,6 +95,11 @@ def grid_shape(frame: pd.DataFrame, x: str | None = None, facet: str | None = No
     """Pick the load axis, the curve keys and the facet key (user choices win)."""
     swept = swept_params(frame)
     x_col = as_param(frame, x) if x else choose_load_axis(frame, swept)
+    if pd.to_numeric(frame[x_col], errors="coerce").isna().all():
+        values = ", ".join(sorted({format_value(v) for v in frame[x_col]})[:5])
+        raise AnalysisError(
+            f"load axis {short_name(x_col)} is not numeric ({values}); use it as --facet"
+        )
     facet_col = as_param(frame, facet) if facet else None
     series = tuple(c for c in swept if c not in {x_col, facet_col})
     return GridShape(x=x_col, series=series, facet=facet_col)

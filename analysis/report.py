@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from analysis.errors import AnalysisError
 from analysis.figures_jobs import cdf_figure, server_figure
-from analysis.figures_sweep import sweep_figures
+from analysis.figures_sweep import PARETO_FRONTIER, sweep_figures
 from analysis.grid import GridShape, grid_shape, label_for, short_name, x_values
 from analysis.job_files import JobRef
 from analysis.load_mlflow import DEFAULT_EXPERIMENT, DEFAULT_TRACKING_URI, quote, search_all
@@ -73,7 +73,19 @@ def detail_jobs(runs: pd.DataFrame, shape: GridShape, chosen: list[int] | None) 
     return top.head(MAX_DETAIL_JOBS).drop(columns=["_x", "_label"])
 
 
-def header_html(sweep: Sweep, shape: GridShape) -> str:
+def frontier_runs(figures: list[FigureSpec]) -> list[str]:
+    """The Pareto-optimal runs (hover texts of the frontier series)."""
+    found: list[str] = []
+    for spec in figures:
+        if spec.key == "pareto":
+            for panel in spec.all_panels():
+                for series in panel.series:
+                    if series.name == PARETO_FRONTIER and series.hover:
+                        found += series.hover
+    return found
+
+
+def header_html(sweep: Sweep, shape: GridShape, frontier: list[str]) -> str:
     runs = sweep.runs
     failed = runs[runs["status"] != "FINISHED"]
     parts = [
@@ -89,6 +101,11 @@ def header_html(sweep: Sweep, shape: GridShape) -> str:
             0,
             "<p class='simulated'>SIMULATED: these numbers come from sweeper's "
             "simulator, not a real model server.</p>",
+        )
+    if frontier:
+        items = "".join(f"<li>{html.escape(text)}</li>" for text in frontier)
+        parts.append(
+            f"<p>Pareto-optimal runs (per-user vs per-GPU output tok/s):</p><ul>{items}</ul>"
         )
     for _, row in failed.iterrows():
         parts.append(
@@ -141,7 +158,7 @@ def make_report(
         out_dir / "report.html",
         title,
         runs_table(runs, table_cols),
-        header_html(sweep, shape),
+        header_html(sweep, shape, frontier_runs(figures)),
     )
     return Report(page, png_paths, figures, shape, [r.job_num for r in refs])
 

@@ -51,7 +51,7 @@ def job_context(cfg: DictConfig) -> JobContext:
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
-def _app(cfg: DictConfig) -> dict[str, Any] | None:
+def _app(cfg: DictConfig) -> dict[str, Any] | float | None:
     try:
         spec: RunSpec = OmegaConf.to_object(cfg)  # type: ignore[assignment]
         ctx = job_context(cfg)
@@ -63,7 +63,19 @@ def _app(cfg: DictConfig) -> dict[str, Any] | None:
         return None
     from sweeper.job import run_job
 
-    return run_job(spec, ctx)
+    summary = run_job(spec, ctx)
+    if spec.objective is None:
+        return summary
+    return objective_value(summary, spec.objective)
+
+
+def objective_value(summary: dict[str, Any], key: str) -> float:
+    """The optimized number of a job; NaN (a failed trial for Optuna) when the job failed."""
+    status = summary.get("sweeper", {}).get("status")
+    value = summary.get(key)
+    if status != "FINISHED" or not isinstance(value, int | float):
+        return float("nan")
+    return float(value)
 
 
 class Terminated(KeyboardInterrupt):

@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", default="default", choices=sorted(PROFILES))
     parser.add_argument("--ground-truth-out", default=None, help="JSONL written on shutdown")
     parser.add_argument("--tokenizer", default=None, help="local folder with tokenizer.json")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--log-level", default="INFO", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR")
+    )
     group = parser.add_argument_group("simulator parameters (default: the profile's value)")
     for name, kind in param_fields().items():
         flag = "--" + name.replace("_", "-")
@@ -123,7 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise_open_file_limit()
     logging.basicConfig(
         stream=sys.stderr,
-        level=opts.log_level.upper(),
+        level=opts.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

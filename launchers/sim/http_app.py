@@ -116,14 +116,18 @@ QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
 
 
 async def sim_stats(request: web.Request) -> web.Response:
-    """Engine figures: step lateness (total, and split into the OS's wake-up delay and the
-    loop's own backlog when the timed selector is in use), busy time, counters."""
+    """Engine figures: step lateness, split into what a step inherited from the late step
+    before it (catch-up) and what it added fresh; the fresh part split again into the OS's
+    wake-up delay (timed selector) and the loop's own backlog. Busy time, counters."""
     state: SimState = request.app["sim"]
     engine = state.engine
     s = state.scheduler.stats
     lateness = list(engine.lateness_ns)
     wake = list(engine.wake_delay_ns)
-    backlog = [total - w for total, w in zip(lateness, wake, strict=True)]
+    inherited = list(engine.inherited_ns)
+    # fresh = what a step added on top of the lateness it inherited from the step before
+    fresh = [total - i for total, i in zip(lateness, inherited, strict=True)]
+    backlog = [max(0, f - w) for f, w in zip(fresh, wake, strict=True)]
     return web.json_response(
         {
             "simulated": True,
@@ -132,6 +136,8 @@ async def sim_stats(request: web.Request) -> web.Response:
             "lateness_samples": len(lateness),
             "lateness_ms": percentiles_ms(lateness),
             "lateness_split_available": engine.selector is not None,
+            "inherited_ms": percentiles_ms(inherited),
+            "fresh_lateness_ms": percentiles_ms(fresh),
             "os_wake_delay_ms": percentiles_ms(wake),
             "loop_backlog_ms": percentiles_ms(backlog),
             "engine_busy_s": engine.busy_ns / 1e9,

@@ -170,7 +170,31 @@ def extras(
     if written:
         # the client's own cost before the request leaves (inside every TTFT and E2EL)
         out.update(stats("send_overhead_ms", written, percentiles))
+    groups = by_label(ok, duration_s, percentiles)
+    if groups:
+        out["by_label"] = groups
     if run.loop_lag_ms:
         out.update(stats("loop_lag_ms", run.loop_lag_ms, percentiles))
         out["max_loop_lag_ms"] = float(max(run.loop_lag_ms))
+    return out
+
+
+def by_label(
+    ok: list[RequestRecord], duration_s: float, percentiles: list[float]
+) -> dict[str, dict[str, float]]:
+    """Per label value (`prefix=3`, `priority_class=high`, ...): completed, output tok/s and
+    TTFT / E2EL statistics of the successful requests that carry it."""
+    groups: dict[str, list[RequestRecord]] = {}
+    for r in ok:
+        for key, value in r.labels.items():
+            groups.setdefault(f"{key}={value}", []).append(r)
+    out: dict[str, dict[str, float]] = {}
+    for name, recs in sorted(groups.items()):
+        row: dict[str, float] = {
+            "completed": len(recs),
+            "output_throughput": sum(r.output_len for r in recs) / duration_s,
+        }
+        row.update(stats("ttft_ms", [ttft_ms(r) for r in recs], percentiles))
+        row.update(stats("e2el_ms", [e2el_ms(r) for r in recs], percentiles))
+        out[name] = row
     return out

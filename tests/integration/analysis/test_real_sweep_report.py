@@ -42,12 +42,18 @@ def run_sweep(sweep_dir: Path) -> None:
         text=True,
         start_new_session=True,
     )
+    out = ""
     try:
         out, _ = proc.communicate(timeout=240)
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            # SIGTERM first: sweeper stops its servers (they run in their own sessions)
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     assert proc.returncode == 0, out[-3000:]
 
 

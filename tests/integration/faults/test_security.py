@@ -70,7 +70,8 @@ def test_api_key_from_env_is_sent_but_stored_nowhere(tmp_path: Path, fault_row: 
         "api_key",
         f"server got the key ({[r['completed'] for r in results]} of 4 completed, it answers 401 "
         f"without); key found in {len(leaked)} files of the store/artifacts ({n_artifacts} "
-        f"artifact files)/job dirs, in MLflow runs: {len(in_runs)}, in the output: {in_output}",
+        f"artifact files)/job dirs/sweep report ({(sweep.sweep_dir / 'report').is_dir()}), in "
+        f"MLflow runs: {len(in_runs)}, in the output: {in_output}",
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert [r["completed"] for r in results] == [4, 4], "the key was not sent"

@@ -10,12 +10,16 @@ from tests.helpers.cli import Sweep
 from tests.integration.faults.conftest import RecordRow
 from tests.integration.faults.live import Done, job_dirs, read_result, run_all
 
-FAST = ("server.profile=fast", "load.progress=false")
+# the end-of-sweep report (PNG + HTML) is not what these rows are about: spare the CPU
+FAST = ("server.profile=fast", "load.progress=false", "report.enabled=false")
 STALL_TIMEOUT_S, GRACE_S = 2.0, 10.0
 
 RUNS: dict[str, tuple[str, ...]] = {
     # a bad argument: the simulator exits at once (argparse), twice; then a good server config
-    "exits": ("-m", "server.profile=nosuch,fast", "concurrency=1,2", "num_prompts=5"),
+    "exits": (
+        "-m", "server.profile=nosuch,fast", "concurrency=1,2", "num_prompts=5",
+        "report.enabled=false",
+    ),
     "unhealthy": (
         "-m", "server.slow_start_s=600,0", "concurrency=1,2", "num_prompts=5",
         "server.ready_timeout_s=3", "tracking=none", *FAST,

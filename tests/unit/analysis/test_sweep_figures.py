@@ -15,6 +15,7 @@ from analysis.render_html import to_plotly
 from analysis.render_png import to_matplotlib
 from analysis.report import Report, make_report
 from analysis.spec import FigureSpec
+from analysis.synthetic import SyntheticGrid, write_sweep
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +72,9 @@ def test_pareto_one_marker_per_run_and_a_frontier(report: Report, grid_2x3: Swee
     per_gpu = runs["metrics.output_throughput"].to_numpy()
     for x, y in zip(front.x, front.y, strict=True):  # nothing beats a frontier point on both
         assert not np.any((per_user > x) & (per_gpu > y))
+    assert front.hover is not None and len(front.hover) == len(front.x)
+    page = report.html.read_text()
+    assert "Pareto-optimal runs" in page and all(h in page for h in front.hover)
 
 
 def test_goodput_has_slo_lines(report: Report) -> None:
@@ -98,6 +102,11 @@ def test_renderers_draw_every_series(report: Report) -> None:
     spec = figure(report, "latency")
     fig = to_plotly(spec)
     assert len(fig.data) == 24
+    # one colour per profile in every panel; the percentiles differ by dash only
+    colors = {(t.name.split(" (")[0], t.line.color) for t in fig.data}
+    assert len(colors) == 2
+    assert {t.line.dash for t in fig.data} == {"solid", "dash", "dot"}
+    assert sum(bool(t.showlegend) for t in fig.data) == 6
     mpl = to_matplotlib(spec)
     assert sum(len(ax.get_lines()) for ax in mpl.axes) == 24
     goodput = to_matplotlib(figure(report, "goodput"))
@@ -148,3 +157,34 @@ def test_failed_jobs_leave_the_curves_and_are_named(grid_2x3_dir: Path, tmp_path
     assert [len(s.x) for s in curves] == [2, 3]
     assert 1 not in report.detail_jobs
     assert "job 1 FAILED: server crashed mid-benchmark" in report.html.read_text()
+
+
+def test_rate_sweep_uses_rate_axis_with_inf(grid_2x3: Sweep, tmp_path: Path) -> None:
+    runs = grid_2x3.runs.copy()
+    rates = [1.0, 4.0, float("inf")] * 2
+    runs["params.request_rate"] = rates
+    runs["params.load.request_rate"] = rates
+    runs["params.concurrency"] = 64
+    runs["params.load.concurrency"] = 64
+    sweep = Sweep("rates", runs, None, None, None)
+    report = make_report(sweep, tmp_path, pngs=False, jobs=[0])
+    spec = figure(report, "throughput")
+    assert report.shape.x == "params.request_rate"
+    assert [s.x for s in spec.panel("output throughput").series] == [[1.0, 4.0, 8.0]] * 2
+    assert "request_rate=inf drawn at 8" in spec.note
+
+
+def test_dense_repeated_curves_draw_bands_not_bars(tmp_path: Path) -> None:
+    grid = SyntheticGrid(
+        profiles=["fast"],
+        concurrencies=list(range(1, 26)),
+        repeats=2,
+        num_prompts=6,
+        with_files=False,
+    )
+    report = make_report(load_sweep(write_sweep(tmp_path, grid)), tmp_path / "r", pngs=False)
+    fig = to_matplotlib(figure(report, "throughput"))
+    ax = fig.axes[0]
+    assert len(ax.get_lines()) == 1 and len(ax.get_lines()[0].get_xdata()) == 25
+    assert len(ax.collections) == 1  # one ±1 std band, no error-bar collections
+    assert ax.get_lines()[0].get_marker() in (None, "None", "")

@@ -192,3 +192,16 @@ def test_trace_replay_reports_lateness_but_no_requested_rate() -> None:
     x = s["sweeper"]
     assert "p99_send_lateness_ms" in x and x["requested_rate"] is None
     assert "send_rate_error_pct" not in x
+
+
+def test_statistics_by_label() -> None:
+    run = hand_run()
+    run.records[0].labels = {"prefix": "0"}  # A: TTFT 100
+    run.records[1].labels = {"prefix": "1"}  # B: TTFT 40
+    run.records[3].labels = {"prefix": "0"}  # D: TTFT 40
+    groups = summarize(run, SloConfig(), [50])["sweeper"]["by_label"]
+    assert set(groups) == {"prefix=0", "prefix=1"}
+    assert groups["prefix=0"]["completed"] == 2 and groups["prefix=0"]["median_ttft_ms"] == 70.0
+    assert groups["prefix=0"]["output_throughput"] == pytest.approx(8.0)
+    assert groups["prefix=1"]["mean_e2el_ms"] == pytest.approx(40.0)
+    assert "by_label" not in summarize(hand_run(), SloConfig(), [50])["sweeper"]
