@@ -19,8 +19,9 @@ from pathlib import Path
 
 from launchers.config import ExternalServerConfig, ModelConfig, ServerConfig
 from launchers.kinds import LaunchPlan, command, sim
-from launchers.process import ServerProcess, free_port, wait_until_ready
+from launchers.process import ServerProcess, free_port, group_members, wait_until_ready
 from sweeper.errors import ConfigError, ServerStartError
+from sweeper.telemetry import gpu
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +146,12 @@ class ServerPool:
     def close(self) -> None:
         run, self._running = self._running, None
         if run is not None and run.process is not None:
+            members = set(group_members(run.process.pid)) if gpu.gpus() else set()
             code = run.process.stop()
             log.info("server %d stopped (exit code %s)", run.process.pid, code)
+            # on a GPU machine the next server starts only once this one's memory is free
+            if members and not gpu.wait_released(members, timeout_s=120):
+                log.warning("GPU memory of server %d not released after 120 s", run.process.pid)
 
 
 _default: ServerPool | None = None

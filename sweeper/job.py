@@ -23,6 +23,7 @@ from sweeper.errors import SweeperError
 from sweeper.prepare import Prepared, prepare
 from sweeper.recording import record_job
 from sweeper.sweep import current
+from sweeper.telemetry.watch import ServerWatch
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,14 +84,14 @@ def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome) -> None:
 
     lease = outcome.lease
     assert lease is not None
-    scraper = _start_scraper(lease.base_url, spec.server.metrics_interval_s)
+    watch = ServerWatch(lease.base_url, spec.server.metrics_interval_s)
+    watch.start()
     try:
         run = asyncio.run(
             run_benchmark(lease.base_url, prepared.model.name, prepared.requests, spec.load)
         )
     finally:
-        if scraper is not None:
-            outcome.server_metrics = scraper.stop()
+        outcome.server_metrics = watch.stop()
     outcome.summary = summarize(run, spec.slo, list(spec.percentiles))
     outcome.records = records_frame(run.records)
     outcome.series = time_series(run)
@@ -108,18 +109,6 @@ def _top_error(summary: dict[str, Any]) -> str:
     if isinstance(errors, dict) and errors:
         return max(errors.items(), key=lambda kv: kv[1])[0]
     return "unknown error"
-
-
-def _start_scraper(base_url: str, interval_s: float) -> Any:
-    if interval_s <= 0:
-        return None
-    try:
-        from sweeper.telemetry.scrape import MetricsScraper
-    except ImportError:
-        return None
-    scraper = MetricsScraper(base_url.rstrip("/") + "/metrics", interval_s)
-    scraper.start()
-    return scraper
 
 
 def finish(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | None) -> None:

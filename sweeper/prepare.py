@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from launchers.config import CommandServerConfig, ModelConfig, VllmServerConfig
+from launchers.kinds.vllm import resolve_executable
 from sweeper.client.schedule import check_load
 from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
@@ -62,11 +62,8 @@ def validate(spec: RunSpec) -> None:
         if bound is not None and not (bound > 0 and math.isfinite(bound)):
             raise ConfigError(f"slo.{key}: must be a positive number of milliseconds, got {bound}")
     server = spec.server
-    if isinstance(server, VllmServerConfig) and shutil.which(server.executable) is None:
-        raise ConfigError(
-            f"server.executable: {server.executable!r} not found "
-            "(prepare vLLM with scripts/setup-vllm-cpu.sh or point it at vLLM's python)"
-        )
+    if isinstance(server, VllmServerConfig):
+        resolve_executable(server.executable)
     if isinstance(server, CommandServerConfig) and not server.argv:
         raise ConfigError("server.argv: empty; give the server command as a list")
 

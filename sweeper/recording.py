@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def job_tags(ctx: JobContext, outcome: Outcome) -> dict[str, str]:
+def job_tags(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> dict[str, str]:
     extras = outcome.summary["sweeper"]
     tags = {
         "sweeper.kind": "job",
@@ -32,17 +33,17 @@ def job_tags(ctx: JobContext, outcome: Outcome) -> dict[str, str]:
     }
     if outcome.error:
         tags["sweeper.error"] = outcome.error[:5000]
-    tags.update(environment_tags())
+    tags.update(environment_tags(getattr(spec.server, "executable", None)))
     return tags
 
 
-def environment_tags() -> dict[str, str]:
+@functools.lru_cache(maxsize=4)
+def environment_tags(executable: str | None) -> dict[str, str]:
+    """vllm/torch versions from the server's interpreter (vLLM's venv), GPU, host, git sha."""
+    from sweeper.telemetry.environment import capture
+
     try:
-        from sweeper.telemetry.environment import capture
-    except ImportError:
-        return {}
-    try:
-        return capture()
+        return capture(executable)
     except Exception as e:  # environment capture must never fail a job
         log.debug("environment capture failed: %s", e)
         return {}
@@ -54,7 +55,7 @@ def record_job(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str 
     tracker = Tracker(spec.tracking)
     name = ",".join(ctx.overrides) or "job"
     try:
-        run_id = tracker.start_run(name, job_tags(ctx, outcome), parent_id)
+        run_id = tracker.start_run(name, job_tags(spec, ctx, outcome), parent_id)
         metrics = dict(numeric_items(outcome.summary))
         tracker.log_job(run_id, params(ctx.config), metrics, job_series(outcome))
         if spec.tracking.log_artifacts:

@@ -41,6 +41,10 @@ _VALUE_FIELDS = (
 _BOOL_FIELDS = ("enable_prefix_caching", "enable_chunked_prefill", "enforce_eager")
 
 
+# the checkout that scripts/setup-vllm-cpu.sh prepares .venv-vllm/ in
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
 def plan(model: ModelConfig, cfg: VllmServerConfig, port: int, workdir: Path) -> LaunchPlan:
     """The command and environment that start vLLM for `model` on `port`.
 
@@ -155,6 +159,9 @@ def resolve_executable(executable: str) -> str:
     hint = "run scripts/setup-vllm-cpu.sh or set SWEEPER_VLLM_PYTHON"
     if os.sep in executable:
         path = Path(executable).expanduser()
+        if not path.is_absolute() and not path.is_file():
+            # the default `.venv-vllm/bin/python` lives in the repo, wherever we are run from
+            path = REPO_ROOT / path
         if not path.is_file():
             raise ConfigError(f"server.executable: {executable} does not exist ({hint})")
         # keep the venv's symlink: resolving it would leave the venv
