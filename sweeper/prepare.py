@@ -70,9 +70,12 @@ def prepare(spec: RunSpec) -> Prepared:
 
     validate(spec)
     validate_dataset(spec.dataset)
+    from sweeper.features.apply import decorate
+
     model = materialize(spec.model)
     tokenizer = load_tokenizer(model.tokenizer)
-    return Prepared(model, sample(spec.dataset, spec.load.num_prompts, tokenizer))
+    requests = sample(spec.dataset, spec.load.num_prompts, tokenizer)
+    return Prepared(model, decorate(spec.dataset, requests, spec.server, tokenizer))
 
 
 def materialize(model: ModelConfig) -> ModelConfig:
