@@ -122,6 +122,8 @@ class VllmServerConfig(ServerConfig):
     enable_prefix_caching: bool | None = None
     enable_chunked_prefill: bool | None = None
     enforce_eager: bool | None = None
+    # "fcfs" (vLLM's default) or "priority" (requests' `priority` field, lower first)
+    scheduling_policy: str | None = None
     # "auto" (cpu unless an NVIDIA device is visible), "cpu" or "gpu"; on cpu enforce_eager
     # defaults to true and cpu_kvcache_space_gib sets VLLM_CPU_KVCACHE_SPACE (None = vLLM's)
     device: str = "auto"

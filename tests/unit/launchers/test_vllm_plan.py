@@ -170,3 +170,9 @@ def test_short_workdir_keeps_its_own_tmp() -> None:
         assert tmpdir == short / "server" / "tmp" and tmpdir.is_dir() and not tmpdir.is_symlink()
     finally:
         shutil.rmtree(short)
+
+
+def test_scheduling_policy_is_passed(tmp_path: Path) -> None:
+    argv = vllm.plan(MODEL, cfg(scheduling_policy="priority"), 1, tmp_path).argv
+    assert argv[argv.index("--scheduling-policy") + 1] == "priority"
+    assert "--scheduling-policy" not in vllm.plan(MODEL, cfg(), 1, tmp_path).argv
