@@ -26,6 +26,15 @@ def decorate(
     return requests
 
 
+def check_backend(load: Any, requests: list[RequestSpec]) -> None:
+    """Build the first body now, so a backend that cannot send these requests (a pooling
+    backend with stream=true, rerank without documents) fails before any server starts."""
+    from sweeper.client.backends import get_backend
+
+    if requests:
+        get_backend(load.backend)("model", load).body(requests[0])
+
+
 def sends_priority(cfg: PriorityConfig, server: Any) -> bool:
     """Send the body field? vLLM rejects a non-zero priority unless scheduling_policy=priority."""
     if cfg.send is not None:

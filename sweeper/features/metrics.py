@@ -40,7 +40,7 @@ def feature_metrics(
     out.update(structured_validity(measured, specs))
     if run.load.backend in POOLING_BACKENDS:
         duration_s = max(run.t_end_ns - run.t_measure_start_ns, 1) / 1e9
-        out.update(pooling_throughput(measured, specs, duration_s))
+        out.update(pooling_throughput(measured, specs, duration_s, run.load.backend))
     return out
 
 
@@ -95,11 +95,14 @@ def structured_validity(records: list[RequestRecord], specs: list[RequestSpec]) 
 
 
 def pooling_throughput(
-    records: list[RequestRecord], specs: list[RequestSpec], duration_s: float
+    records: list[RequestRecord], specs: list[RequestSpec], duration_s: float, backend: str
 ) -> dict[str, float]:
-    """Inputs per second (one per embedding request, one per document scored) and tokens/s."""
+    """Inputs per second (texts embedded, documents scored) and input tokens per second."""
     ok = [r for r in records if r.success]
-    inputs = sum(len(spec_of(r, specs).extra_body.get("documents") or [None]) for r in ok)
+    inputs = 0
+    for r in ok:
+        docs = len(spec_of(r, specs).extra_body.get("documents") or [])
+        inputs += docs + 1 if backend == "openai-embeddings" else max(docs, 1)
     return {
         "pooling_inputs": float(inputs),
         "pooling_inputs_per_s": inputs / duration_s,

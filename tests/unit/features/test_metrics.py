@@ -73,11 +73,13 @@ def test_structured_validity_counts_the_constrained_successes() -> None:
     assert json.loads(json.dumps(out)) == out
 
 
-def test_pooling_throughput_counts_documents_as_inputs() -> None:
+def test_pooling_throughput_counts_texts_as_inputs() -> None:
     specs = [RequestSpec("q", 10, None, extra_body={"documents": ["a", "b", "c"]})]
     recs = [record(i, 1) for i in range(4)]
-    out = pooling_throughput(recs, specs, 2.0)
+    out = pooling_throughput(recs, specs, 2.0, "rerank")
     assert out["pooling_inputs"] == 12
     assert out["pooling_inputs_per_s"] == 6.0
     assert out["pooling_input_tokens_per_s"] == 20.0
-    assert pooling_throughput(recs, [RequestSpec("q", 10, None)], 2.0)["pooling_inputs"] == 4
+    assert pooling_throughput(recs, specs, 2.0, "openai-embeddings")["pooling_inputs"] == 16
+    plain = [RequestSpec("q", 10, None)]
+    assert pooling_throughput(recs, plain, 2.0, "openai-embeddings")["pooling_inputs"] == 4
