@@ -87,6 +87,9 @@ class SimServerConfig(ServerConfig):
     max_model_len: int | None = None
     # "fcfs" or "priority"
     scheduling_policy: str | None = None
+    # vLLM's shape (the same key as server=vllm): the simulator reads num_speculative_tokens and
+    # its own acceptance_rate (per draft token, default 0.7); see launchers.sim.spec_decode
+    speculative_config: dict[str, Any] | None = None
     # mean of the seeded output length when max_tokens/ignore_eos do not fix it
     output_len_mean: int | None = None
     output_token_text: str | None = None

@@ -15,7 +15,7 @@ from launchers.sim.pooling import add_routes as add_pooling_routes
 from launchers.sim.profiles import SimParams
 from launchers.sim.prom_metrics import SimMetrics
 from launchers.sim.prompt_tokens import PromptTokenizer
-from launchers.sim.scheduler import Scheduler
+from launchers.sim.spec_decode import make_scheduler
 
 
 @dataclass
@@ -29,7 +29,7 @@ class SimState:
     stopping: bool = False
 
     def __post_init__(self) -> None:
-        self.scheduler = Scheduler(self.params)
+        self.scheduler = make_scheduler(self.params)
         self.metrics = SimMetrics(self.scheduler, self.model_name, self.profile)
         self.engine = EngineLoop(self.scheduler)
         self.truth = GroundTruth()
