@@ -21,6 +21,7 @@ class SweepCallback(Callback):
         tracking: TrackingConfig = OmegaConf.to_object(config.tracking)  # type: ignore[assignment]
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
         overrides = list(config.hydra.overrides.task)
+        sweep.current().report = bool(config.report.enabled)
         sweep.current().open(sweep_dir, tracking, overrides)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:

@@ -53,6 +53,7 @@ def run_job(spec: RunSpec, ctx: JobContext) -> dict[str, Any]:
     sweep = current()
     parent_id = None
     if ctx.sweep_dir is not None:
+        sweep.report = spec.report.enabled
         parent_id = sweep.open(ctx.sweep_dir, spec.tracking, [])
     outcome = Outcome()
     try:

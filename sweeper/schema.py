@@ -38,6 +38,13 @@ class TrackingConfig:
 
 
 @dataclass
+class ReportConfig:
+    # at the end of each multirun: PNGs + an HTML report in <sweep dir>/report, logged to the
+    # sweep's MLflow run (python -m analysis report SWEEP makes one at any time)
+    enabled: bool = True
+
+
+@dataclass
 class SloConfig:
     """Service-level objectives for goodput; None = no bound on that metric."""
 
@@ -64,6 +71,7 @@ class RunSpec:
     load: LoadConfig = field(default_factory=LoadConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     slo: SloConfig = field(default_factory=SloConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
     percentiles: list[float] = field(default_factory=lambda: [50.0, 90.0, 99.0])
     # print the vLLM-style result block
     print_result: bool = True

@@ -37,6 +37,8 @@ class Sweep:
     jobs_done: int = 0
     jobs_failed: int = 0
     closed: bool = False
+    # write the analysis report when the sweep ends
+    report: bool = True
     warnings: list[str] = field(default_factory=list)
 
     def open(self, sweep_dir: Path, tracking: TrackingConfig, overrides: list[str]) -> str | None:
@@ -93,6 +95,8 @@ class Sweep:
             return
         self.closed = True
         self.count_jobs_elsewhere()
+        if status is None and self.report and self.sweep_dir is not None and self.jobs_done:
+            self.write_report()
         if not (self.owned and self.run_id and self.tracking):
             return
         status = status or ("FAILED" if self.jobs_failed else "FINISHED")
@@ -105,6 +109,22 @@ class Sweep:
             log.warning("sweep run not closed: %s", e)
         if os.environ.get(RUN_ID_ENV) == self.run_id:
             del os.environ[RUN_ID_ENV]
+
+    def write_report(self) -> None:
+        """Best effort: the report never fails a sweep (`python -m analysis report` redoes it)."""
+        assert self.sweep_dir is not None
+        try:
+            from analysis.report import build_report, log_report
+
+            html = build_report(self.sweep_dir)
+            log.info("report: %s", html)
+            if self.owned and self.run_id and self.tracking:
+                log_report(html.parent, self.run_id, self.tracking.uri)
+        except Exception as e:
+            self.warn(
+                f"report not written ({type(e).__name__}: {e}); "
+                f"try: python -m analysis report {self.sweep_dir}"
+            )
 
 
 _current = Sweep()
