@@ -40,7 +40,7 @@ def sends_priority(cfg: PriorityConfig, server: Any) -> bool:
     if cfg.send is not None:
         return cfg.send
     if not hasattr(server, "scheduling_policy"):
-        return True  # a server sweeper does not start: the user knows its policy
+        return True  # external or command: sweeper cannot know its policy
     return server.scheduling_policy == "priority"
 
 

@@ -14,7 +14,8 @@ class PriorityConfig:
     Every request gets the label `priority_class` (high | low) whenever `high_share > 0`, so the
     metrics are split by class under any scheduling policy. The `priority` body field (vLLM: a
     lower value is served first) is sent when `send` is true; `send: null` sends it only where the
-    server accepts it: a server with `scheduling_policy: priority`, or one sweeper does not start.
+    server accepts it: a server with `scheduling_policy: priority`, or an external/command
+    server (whose policy sweeper cannot know).
     """
 
     # 0 = off; else the fraction of requests (seeded draw) in the high class
