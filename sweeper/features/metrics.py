@@ -20,6 +20,12 @@ if TYPE_CHECKING:
     from sweeper.client.runner import BenchmarkRun
 
 SPLIT_LABELS = (PRIORITY_LABEL, STRUCTURED_LABEL)
+# the raw speculative-decoding counters (the rates alone hide "no draft was proposed")
+SPEC_COUNTERS = {
+    "server_spec_decode_num_drafts": "vllm:spec_decode_num_drafts_total",
+    "server_spec_decode_num_draft_tokens": "vllm:spec_decode_num_draft_tokens_total",
+    "server_spec_decode_num_accepted_tokens": "vllm:spec_decode_num_accepted_tokens_total",
+}
 POOLING_BACKENDS = ("openai-embeddings", "rerank", "score")
 
 
@@ -35,12 +41,24 @@ def feature_metrics(
         from sweeper.telemetry.summary import summarize as server_summary
 
         out.update(server_summary(server_metrics))
+        out.update(counter_deltas(server_metrics, SPEC_COUNTERS))
     for label in SPLIT_LABELS:
         out.update(split_by(label, measured, percentiles))
     out.update(structured_validity(measured, specs))
     if run.load.backend in POOLING_BACKENDS:
         duration_s = max(run.t_end_ns - run.t_measure_start_ns, 1) / 1e9
         out.update(pooling_throughput(measured, specs, duration_s, run.load.backend))
+    return out
+
+
+def counter_deltas(scraped: pd.DataFrame, names: dict[str, str]) -> dict[str, float]:
+    """Change over the job of each counter present (summed over label sets per scrape)."""
+    out: dict[str, float] = {}
+    for key, name in names.items():
+        rows = scraped[scraped["name"] == name]
+        if len(rows):
+            per_scrape = rows.groupby("t_ns", sort=True)["value"].sum()
+            out[key] = float(per_scrape.iloc[-1] - per_scrape.iloc[0])
     return out
 
 

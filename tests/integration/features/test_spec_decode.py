@@ -30,6 +30,11 @@ def test_spec_decode_preset_acceptance(tmp_path: Path) -> None:
     )
     assert 0 < rate5 < rate3 < 1
     assert 1 < len3 < len5 < 6
+    for k, extras in ((3, k3), (5, k5)):
+        drafts = extras["server_spec_decode_num_drafts"]
+        assert extras["server_spec_decode_num_draft_tokens"] == k * drafts > 0
+        # every output token past each request's first: a verified token or an accepted draft
+        assert drafts + extras["server_spec_decode_num_accepted_tokens"] == 16 * 63
     m3, m5 = job_metrics(sweep)
     assert m5["sweeper.server_spec_decode_acceptance_rate"] == rate5
     assert m3["sweeper.server_spec_decode_mean_acceptance_length"] == len3
