@@ -27,6 +27,7 @@ SPEC_COUNTERS = {
     "server_spec_decode_num_accepted_tokens": "vllm:spec_decode_num_accepted_tokens_total",
 }
 POOLING_BACKENDS = ("openai-embeddings", "rerank", "score")
+INVALID_EXAMPLES = 3
 
 
 def feature_metrics(
@@ -88,6 +89,7 @@ def split_by(label: str, records: Iterable[RequestRecord], percentiles: list[flo
 def structured_validity(records: list[RequestRecord], specs: list[RequestSpec]) -> dict:
     """Of the successful constrained requests: how many outputs satisfy their constraint."""
     checked = valid = unchecked = 0
+    invalid: list[str] = []
     for rec in records:
         if not rec.success:
             continue
@@ -100,6 +102,8 @@ def structured_validity(records: list[RequestRecord], specs: list[RequestSpec]) 
             continue
         checked += 1
         valid += int(verdict)
+        if not verdict and len(invalid) < INVALID_EXAMPLES:
+            invalid.append(rec.generated_text[:300])
     if not (checked or unchecked):
         return {}
     out: dict[str, Any] = {
@@ -109,6 +113,9 @@ def structured_validity(records: list[RequestRecord], specs: list[RequestSpec]) 
     }
     if checked:
         out["structured_output_valid_rate"] = valid / checked
+    if invalid:
+        # the first few outputs that failed validation (text, cut), to see why
+        out["structured_output_invalid_examples"] = invalid
     return out
 
 

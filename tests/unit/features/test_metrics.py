@@ -69,6 +69,7 @@ def test_structured_validity_counts_the_constrained_successes() -> None:
         "structured_output_valid": 1,
         "structured_output_unchecked": 1,
         "structured_output_valid_rate": 0.5,
+        "structured_output_invalid_examples": ["nope"],
     }
     assert json.loads(json.dumps(out)) == out
 
