@@ -1,4 +1,4 @@
-"""`python -m analysis report|compare|export|sync` — see `python -m analysis -h`."""
+"""Sweeps as tables, plots and reports from MLflow or job dirs: report, compare, export, sync."""
 
 from __future__ import annotations
 

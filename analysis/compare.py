@@ -159,10 +159,16 @@ def pick(frame: pd.DataFrame, column: str) -> np.ndarray:
     return frame[column].to_numpy(dtype=float)
 
 
+def significant_digits(x: float, digits: int) -> str:
+    """`digits` significant digits, without switching to e-notation for big numbers."""
+    return f"{x:.0f}" if abs(x) >= 10**digits else f"{x:.{digits}g}"
+
+
 def format_side(mean: float, ci: float) -> str:
     if math.isnan(mean):
         return "—"
-    return f"{mean:.4g}" if math.isnan(ci) else f"{mean:.4g} ± {ci:.2g}"
+    text = significant_digits(mean, 4)
+    return text if math.isnan(ci) else f"{text} ± {significant_digits(ci, 3)}"
 
 
 def to_markdown(cmp: Comparison) -> str:

@@ -11,7 +11,7 @@ from analysis.spec import FigureSpec, Panel, Series
 CDF_METRICS: tuple[tuple[str, str], ...] = (
     ("ttft_ms", "TTFT"),
     ("tpot_ms", "TPOT"),
-    ("itl", "ITL"),
+    ("itl_ms", "ITL"),
     ("e2el_ms", "E2EL"),
 )
 SERVER_PANELS: tuple[tuple[str, str, str], ...] = (
@@ -35,11 +35,16 @@ def cdf_points(values: np.ndarray) -> tuple[list[float], list[float]]:
 
 
 def request_values(requests: pd.DataFrame, column: str) -> np.ndarray:
-    ok = requests[requests["success"]] if "success" in requests else requests
-    if column == "itl":
-        if "itl" not in ok or ok.empty:
+    """Values of one latency over the measured, successful requests (ITLs concatenated)."""
+    ok = requests
+    if "success" in ok:
+        ok = ok[ok["success"].astype(bool)]
+    if "warmup" in ok:
+        ok = ok[~ok["warmup"].astype(bool)]
+    if column == "itl_ms":
+        if "itl_ms" not in ok or ok.empty:
             return np.zeros(0)
-        return np.concatenate([np.asarray(x, dtype=float) for x in ok["itl"]] or [np.zeros(0)])
+        return np.concatenate([np.asarray(x, dtype=float) for x in ok["itl_ms"]])
     if column not in ok:
         return np.zeros(0)
     return ok[column].to_numpy(dtype=float)

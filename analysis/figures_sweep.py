@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.grid import GridShape, facet_groups, label_for, short_name, x_values
+from analysis.grid import GridShape, facet_groups, label_for, x_values
 from analysis.spec import FigureSpec, HLine, Panel, Series
 
 LATENCY_METRICS: tuple[tuple[str, str], ...] = (
@@ -16,6 +16,10 @@ LATENCY_METRICS: tuple[tuple[str, str], ...] = (
     ("e2el", "E2EL"),
 )
 PERCENTILES: tuple[str, ...] = ("p50", "p90", "p99")
+PARETO_FRONTIER = "Pareto frontier"
+# helper columns added by `sweep_figures`
+X_COL = "_x"
+LABEL_COL = "_label"
 PCT_DASH: dict[str, str] = {"p50": "solid", "p90": "dash", "p99": "dot"}
 GPU_PARAMS: tuple[str, ...] = (
     "params.server.tensor_parallel_size",
@@ -40,35 +44,33 @@ def curves(
     """One series per label of `shape.series`: mean y per x (± std with repeats)."""
     if y not in frame.columns:
         return []
-    xs, _ = x_values(frame, shape.x)
     data = pd.DataFrame(
         {
-            "x": xs,
+            "x": frame[X_COL] if X_COL in frame else x_values(frame, shape.x)[0],
             "y": frame[y].to_numpy(dtype=float),
-            "label": label_for(frame, shape.series),
+            "label": frame[LABEL_COL] if LABEL_COL in frame else label_for(frame, shape.series),
             "job": frame["job_num"].to_numpy(),
         }
     )
+    data = data[np.isfinite(data["y"])]
+    if data.empty:
+        return []
+    stats = data.groupby(["label", "x"], sort=False)["y"].agg(["mean", "std", "size"])
+    jobs: dict[tuple[object, float], list[str]] = {}
+    for key, job in zip(zip(data["label"], data["x"], strict=True), data["job"], strict=True):
+        jobs.setdefault(key, []).append(str(job))
     out: list[Series] = []
-    for label, group in data.groupby("label", sort=False):
-        agg = group.groupby("x").agg(
-            y=("y", "mean"),
-            sd=("y", "std"),
-            n=("y", "size"),
-            jobs=("job", lambda j: ",".join(map(str, j))),
-        )
-        agg = agg.sort_index()
+    for label in dict.fromkeys(data["label"]):
+        agg = stats.loc[label].sort_index()
         name = f"{label}{suffix}" if label != "all" or not suffix else suffix.strip(" ()")
-        error = None
-        if (agg["n"] > 1).any():
-            error = agg["sd"].fillna(0.0).tolist()
+        error = agg["std"].fillna(0.0).tolist() if (agg["size"] > 1).any() else None
         out.append(
             Series(
                 name=name,
                 x=agg.index.tolist(),
-                y=agg["y"].tolist(),
+                y=agg["mean"].tolist(),
                 dash=dash,
-                hover=[f"jobs {j}" for j in agg["jobs"]],
+                hover=[f"jobs {','.join(jobs[(label, x)])}" for x in agg.index],
                 error=error,
             )
         )
@@ -167,6 +169,7 @@ def pareto_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
         per_gpu = ok["metrics.output_throughput"].to_numpy(dtype=float) / gpus_per_run(ok)
         labels = label_for(ok, shape.series).to_numpy()
         loads, _ = x_values(ok, shape.x)
+        jobs = ok["job_num"].to_numpy()
         series: list[Series] = []
         for label in dict.fromkeys(labels):
             mask = labels == label
@@ -176,7 +179,10 @@ def pareto_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
                     x=per_user[mask].tolist(),
                     y=per_gpu[mask].tolist(),
                     mode="markers",
-                    hover=[f"{shape.x_label}={v:g}" for v in loads[mask]],
+                    hover=[
+                        f"job {j}: {shape.x_label}={v:g}"
+                        for j, v in zip(jobs[mask], loads[mask], strict=True)
+                    ],
                 )
             )
         finite = np.isfinite(per_user) & np.isfinite(per_gpu)
@@ -184,11 +190,13 @@ def pareto_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
         front = idx[pareto_front(per_user[finite], per_gpu[finite])] if idx.size else idx
         series.append(
             Series(
-                name="Pareto frontier",
+                name=PARETO_FRONTIER,
                 x=per_user[front].tolist(),
                 y=per_gpu[front].tolist(),
+                hover=[f"job {jobs[i]}: {labels[i]}, {shape.x_label}={loads[i]:g}" for i in front],
                 mode="lines",
                 dash="dash",
+                color="black",
             )
         )
         title = f"{facet_label}: Pareto" if facet_label else "Pareto frontier"
@@ -232,7 +240,7 @@ def goodput_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
             panel.hlines = hlines
             row.append(panel)
         rows.append(row)
-    note = "no SLO set (slo.*): goodput equals throughput" if not slos else ""
+    note = "" if slos else "no SLO set (slo.ttft_ms / tpot_ms / e2el_ms): no goodput, throughput"
     return FigureSpec(
         "goodput",
         f"Goodput vs {shape.x_label}",
@@ -242,12 +250,20 @@ def goodput_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
 
 
 def sweep_figures(frame: pd.DataFrame, shape: GridShape) -> list[FigureSpec]:
-    return [
+    # x positions and curve labels computed once for every figure
+    frame = frame.assign(
+        **{X_COL: x_values(frame, shape.x)[0], LABEL_COL: label_for(frame, shape.series)}
+    )
+    figures = [
         throughput_figure(frame, shape),
         latency_figure(frame, shape),
         pareto_figure(frame, shape),
         goodput_figure(frame, shape),
     ]
-
-
-__all__ = ["short_name", "sweep_figures"]
+    keys = [X_COL, LABEL_COL] + ([shape.facet] if shape.facet else [])
+    most = int(frame.groupby(keys, dropna=False).size().max()) if len(frame) else 0
+    if most > 1:
+        for spec in figures[:2] + figures[3:]:
+            repeat = f"points: mean of up to {most} runs, bars or band: ±1 std"
+            spec.note = "; ".join(n for n in (spec.note, repeat) if n)
+    return figures

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.params import cast_column
+from sweeper.tracking import metric_key, numeric_items
 
 CORE_COLUMNS: tuple[str, ...] = (
     "sweep_name",
@@ -102,19 +103,10 @@ def overrides_text(value: Any) -> str:
     return str(value)
 
 
-def is_metric_value(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
 def result_metrics(result: Mapping[str, Any]) -> dict[str, float]:
-    """The numeric keys of a result.json, as the job logs them to MLflow."""
-    metrics = {k: float(v) for k, v in result.items() if is_metric_value(v)}
-    extras = result.get("sweeper")
-    if isinstance(extras, Mapping):
-        for key, value in extras.items():
-            if is_metric_value(value) and key not in SWEEPER_CORE_KEYS:
-                metrics[f"sweeper.{key}"] = float(value)
-    return metrics
+    """The numeric keys of a result.json, named as the job logs them to MLflow (nested dicts
+    flattened with dots, booleans and non-finite values left out)."""
+    return {metric_key(k): v for k, v in numeric_items(result) if keep_metric(metric_key(k))}
 
 
 def keep_metric(name: str) -> bool:

@@ -11,8 +11,8 @@ import pandas as pd
 
 from analysis.errors import AnalysisError
 
-# params that identify a repetition or bookkeeping, never a grid dimension
-NON_GRID_PARAMS = frozenset({"params.seed", "params.load.seed", "params.repeat"})
+# params that identify a repetition (any `*.seed`, `repeat`) or bookkeeping: never grid dims
+NON_GRID_NAMES = frozenset({"seed", "run_seed", "repeat", "repeats"})
 NON_GRID_PREFIXES: tuple[str, ...] = ("params.tracking.", "params.hydra.")
 LOAD_AXES: tuple[str, ...] = (
     "params.concurrency",
@@ -52,14 +52,17 @@ def column_values(frame: pd.DataFrame, column: str) -> tuple[object, ...]:
     return tuple(hashable(v) for v in frame[column].tolist())
 
 
+def is_bookkeeping(column: str) -> bool:
+    last = column.rsplit(".", 1)[-1]
+    return last in NON_GRID_NAMES or column.startswith(NON_GRID_PREFIXES)
+
+
 def swept_params(frame: pd.DataFrame) -> list[str]:
     """Param columns that vary across runs; aliases (e.g. load.concurrency = ${concurrency})
     are folded onto the shortest name."""
     varying: list[str] = []
     for column in frame.columns:
-        if not column.startswith("params.") or column in NON_GRID_PARAMS:
-            continue
-        if column.startswith(NON_GRID_PREFIXES):
+        if not column.startswith("params.") or is_bookkeeping(column):
             continue
         if len(set(column_values(frame, column))) > 1:
             varying.append(column)
@@ -92,6 +95,11 @@ def grid_shape(frame: pd.DataFrame, x: str | None = None, facet: str | None = No
     """Pick the load axis, the curve keys and the facet key (user choices win)."""
     swept = swept_params(frame)
     x_col = as_param(frame, x) if x else choose_load_axis(frame, swept)
+    if pd.to_numeric(frame[x_col], errors="coerce").isna().all():
+        values = ", ".join(sorted({format_value(v) for v in frame[x_col]})[:5])
+        raise AnalysisError(
+            f"load axis {short_name(x_col)} is not numeric ({values}); use it as --facet"
+        )
     facet_col = as_param(frame, facet) if facet else None
     series = tuple(c for c in swept if c not in {x_col, facet_col})
     return GridShape(x=x_col, series=series, facet=facet_col)

@@ -3,7 +3,6 @@ when that dir is gone (another host), from the run's MLflow artifacts / metric h
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,9 @@ SERVER_SERIES: tuple[str, ...] = (
     "num_preemptions",
 )
 
+# older vLLM names of the same gauges
+ALIASES = {"gpu_cache_usage_perc": "kv_cache_usage_perc"}
+
 
 @dataclass(frozen=True)
 class JobRef:
@@ -29,11 +31,14 @@ class JobRef:
     job_dir: str | None
     run_id: str | None
     tracking_uri: str | None
+    # where artifacts of runs whose job dir is gone are downloaded (the caller removes it)
+    download_dir: str | None = None
 
 
 def metric_name(raw: str) -> str:
     """`vllm:num_preemptions_total` / `server.num_preemptions` → `num_preemptions`."""
-    return raw.removeprefix("server.").removeprefix("vllm:").removesuffix("_total")
+    name = raw.removeprefix("server.").removeprefix("vllm:").removesuffix("_total")
+    return ALIASES.get(name, name)
 
 
 def local_file(ref: JobRef, name: str) -> Path | None:
@@ -46,7 +51,10 @@ def local_file(ref: JobRef, name: str) -> Path | None:
         except Exception:
             return None
         if name in names:
-            target = Path(tempfile.mkdtemp(prefix="sweeper-analysis-"))
+            if ref.download_dir is None:
+                return None
+            target = Path(ref.download_dir) / ref.run_id
+            target.mkdir(parents=True, exist_ok=True)
             return Path(client.download_artifacts(ref.run_id, name, str(target)))
     return None
 

@@ -7,6 +7,7 @@ params = flattened composed config as strings; metrics = numeric result.json key
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -78,8 +79,15 @@ def resolve_sweep_run(client: MlflowClient, source: str, experiment: str) -> Run
     return max(found, key=lambda r: r.info.start_time or 0)
 
 
-def job_row(run: Run, sweep_names: dict[str, tuple[str, str | None]]) -> JobRow:
-    tags = run.data.tags
+def job_row_from(
+    run_id: str,
+    status: str,
+    tags: Mapping[str, str],
+    params: Mapping[str, str],
+    metrics: Mapping[str, float],
+    sweep_names: Mapping[str, tuple[str, str | None]],
+) -> JobRow:
+    """One job run (its tags, params and latest metrics) as a JobRow."""
     parent = tags.get("mlflow.parentRunId")
     sweep_name, sweep_dir = sweep_names.get(parent or "", ("", None))
     job_dir = tags.get("sweeper.job_dir")
@@ -89,18 +97,29 @@ def job_row(run: Run, sweep_names: dict[str, tuple[str, str | None]]) -> JobRow:
         sweep_name=sweep_name,
         sweep_dir=sweep_dir,
         sweep_run_id=parent,
-        run_id=run.info.run_id,
+        run_id=run_id,
         job_num=int(tags.get("sweeper.job_num", "-1")),
         job_dir=job_dir,
-        status=normalize_status(run.info.status),
+        status=normalize_status(status),
         error=tags.get("sweeper.error", ""),
         overrides=tags.get("sweeper.overrides", ""),
         server_fingerprint=tags.get("sweeper.server_fingerprint", ""),
         config_hash=tags.get("sweeper.config_hash", ""),
         server_reused=as_bool(tags.get("sweeper.server_reused", False)),
         simulated=as_bool(tags.get("sweeper.simulated", False)),
-        params=dict(run.data.params),
-        metrics={k: float(v) for k, v in run.data.metrics.items() if keep_metric(k)},
+        params=dict(params),
+        metrics={k: float(v) for k, v in metrics.items() if keep_metric(k)},
+    )
+
+
+def job_row(run: Run, sweep_names: Mapping[str, tuple[str, str | None]]) -> JobRow:
+    return job_row_from(
+        run.info.run_id,
+        run.info.status,
+        run.data.tags,
+        run.data.params,
+        run.data.metrics,
+        sweep_names,
     )
 
 

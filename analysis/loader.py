@@ -18,6 +18,7 @@ from analysis.load_mlflow import (
     load_sweep_runs,
     resolve_sweep_run,
 )
+from analysis.load_sqlite import load_experiment_sqlite, load_sweep_sqlite
 
 
 @dataclass
@@ -52,8 +53,10 @@ def load_sweep(
     source: str | Path,
     tracking_uri: str = DEFAULT_TRACKING_URI,
     experiment: str = DEFAULT_EXPERIMENT,
+    fast: bool = True,
 ) -> Sweep:
-    """A sweep by dir (job dirs), or by MLflow sweep run id or run name."""
+    """A sweep by dir (job dirs), or by MLflow sweep run id or run name. `fast` reads a SQLite
+    store with plain SQL (same result as MLflow's client, much quicker)."""
     path = Path(source)
     if path.is_dir():
         if not is_sweep_dir(path):
@@ -61,6 +64,11 @@ def load_sweep(
         path = path.resolve()
         return Sweep(sweep_name_for_dir(path), load_sweep_dir(path), path, None, None)
     check_store(tracking_uri, str(source))
+    db = sqlite_path(tracking_uri)
+    if db is not None and fast:
+        run, runs = load_sweep_sqlite(db, str(source), experiment)
+        sweep_dir = Path(run.sweep_dir) if run.sweep_dir else None
+        return Sweep(run.name, runs, sweep_dir, run.run_id, tracking_uri)
     client = client_for(tracking_uri)
     run = resolve_sweep_run(client, str(source), experiment)
     runs = load_sweep_runs(client, run)
@@ -72,10 +80,15 @@ def load_sweep(
 
 
 def load_experiment(
-    tracking_uri: str = DEFAULT_TRACKING_URI, experiment: str = DEFAULT_EXPERIMENT
+    tracking_uri: str = DEFAULT_TRACKING_URI,
+    experiment: str = DEFAULT_EXPERIMENT,
+    fast: bool = True,
 ) -> pd.DataFrame:
     """Every job run of an experiment."""
     check_store(tracking_uri, f"experiment {experiment!r}")
+    db = sqlite_path(tracking_uri)
+    if db is not None and fast:
+        return load_experiment_sqlite(db, experiment)
     return load_experiment_runs(client_for(tracking_uri), experiment)
 
 

@@ -1,14 +1,14 @@
-"""Params as MLflow stores them (flattened dotted keys, string values) and back to numbers.
+"""Param strings (as MLflow stores them) back to numbers.
 
-Both loaders go through `stringify` then `cast_column`, so a sweep read from MLflow and the same
-sweep read from its job dirs give equal columns: "8" → 8, "inf" → inf, "None" → missing,
-"True"/"false" → bool, anything else stays a string.
+Both loaders produce the strings with `sweeper.context.params` and cast them with `cast_column`,
+so a sweep read from MLflow and the same sweep read from its job dirs give equal columns:
+"8" → 8, "inf" → inf, "None" → missing, "True"/"false" → bool, anything else stays a string.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -16,25 +16,6 @@ import pandas as pd
 NONE_STRINGS = frozenset({"None", "none", "null", ""})
 TRUE_STRINGS = frozenset({"True", "true"})
 FALSE_STRINGS = frozenset({"False", "false"})
-
-
-def flatten(config: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mapping → {"dotted.key": leaf}. Lists and empty dicts stay leaves."""
-    flat: dict[str, Any] = {}
-    for key, value in config.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(flatten(value, f"{dotted}."))
-        else:
-            flat[dotted] = value
-    return flat
-
-
-def stringify(value: Any) -> str:
-    """A param value as MLflow keeps it (None → "None", inf → "inf")."""
-    if isinstance(value, float) and math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return str(value)
 
 
 def parse_scalar(text: str | None) -> Any:

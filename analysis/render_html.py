@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 
 import pandas as pd
+import plotly
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
@@ -14,6 +15,10 @@ from plotly.subplots import make_subplots
 from analysis.spec import FigureSpec
 
 PANEL_HEIGHT_PX = 360
+PALETTE: tuple[str, ...] = tuple(plotly.colors.qualitative.Plotly)
+# a log-scale load axis gets a tick at each load value when there are at most this many
+MAX_LOG_TICKS = 12
+LONG_LEGEND_NAME = 40
 PAGE_STYLE = """
 body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
 table { border-collapse: collapse; font-size: 0.8rem; margin-bottom: 1.5rem; }
@@ -36,9 +41,13 @@ def to_plotly(spec: FigureSpec) -> go.Figure:
         vertical_spacing=0.12 / max(1, spec.rows - 1) if spec.rows > 1 else 0.1,
     )
     shown: set[str] = set()
+    colors: dict[str, str] = {}
     for r, row in enumerate(spec.panels, start=1):
         for c, panel in enumerate(row, start=1):
             for series in panel.series:
+                # one colour per curve label in every panel; percentiles differ by dash
+                base = series.name.rsplit(" (", 1)[0]
+                color = series.color or colors.setdefault(base, PALETTE[len(colors) % len(PALETTE)])
                 trace = go.Scatter(
                     x=series.x,
                     y=series.y,
@@ -46,7 +55,8 @@ def to_plotly(spec: FigureSpec) -> go.Figure:
                     mode=series.mode,
                     legendgroup=series.name,
                     showlegend=series.name not in shown,
-                    line={"dash": series.dash},
+                    line={"dash": series.dash, "color": color},
+                    marker={"color": color, "size": 9 if series.mode == "markers" else 6},
                     text=series.hover,
                     hovertemplate="%{x:.4g}, %{y:.4g}<br>%{text}" if series.hover else None,
                     error_y={"type": "data", "array": series.error, "visible": True}
@@ -65,14 +75,28 @@ def to_plotly(spec: FigureSpec) -> go.Figure:
                     annotation_text=hline.label,
                     annotation_position="top left",
                 )
+            ticks = sorted({x for series in panel.series for x in series.x})
+            log_ticks = ticks if panel.log_x and len(ticks) <= MAX_LOG_TICKS else None
             fig.update_xaxes(
-                title_text=panel.x_label, row=r, col=c, type="log" if panel.log_x else None
+                title_text=panel.x_label,
+                row=r,
+                col=c,
+                type="log" if panel.log_x else None,
+                tickvals=log_ticks,
+                ticktext=[f"{t:g}" for t in log_ticks] if log_ticks else None,
             )
             fig.update_yaxes(title_text=panel.y_label, row=r, col=c)
+    longest = max((len(name) for name in shown), default=0)
+    legend: dict[str, object] = {"font": {"size": 10}}
+    extra = 0
+    if longest > LONG_LEGEND_NAME:
+        # long names (job labels) go under the panels instead of squeezing them
+        legend.update(orientation="h", yanchor="top", y=-0.12 if spec.rows == 1 else -0.05)
+        extra = 24 * ((len(shown) + 1) // 2)
     fig.update_layout(
-        height=PANEL_HEIGHT_PX * spec.rows + 80,
+        height=PANEL_HEIGHT_PX * spec.rows + 80 + extra,
         title_text=spec.title,
-        legend={"font": {"size": 10}},
+        legend=legend,
         margin={"t": 90},
     )
     return fig
@@ -99,7 +123,11 @@ def write_html(
     """Write the report page: header, runs table, then one interactive figure per spec."""
     sections: list[str] = []
     for spec in specs:
-        if not spec.all_panels():
+        if not spec.has_data():
+            if spec.note:
+                sections.append(
+                    f"<p class='note'>{html.escape(spec.title)}: {html.escape(spec.note)}</p>"
+                )
             continue
         div = pio.to_html(
             to_plotly(spec),

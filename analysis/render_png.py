@@ -5,17 +5,22 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, NullLocator
 
 from analysis.spec import FigureSpec, Panel
 
 PANEL_WIDTH_IN = 4.6
 PANEL_HEIGHT_IN = 3.4
 MAX_LEGEND_ENTRIES = 16
+DENSE_POINTS = 20
+# "best" searches every data point for a free spot: seconds on big sweeps
+LEGEND_LOC = "upper left"
 LINE_STYLES = {"solid": "-", "dash": "--", "dot": ":"}
 
 
@@ -25,14 +30,19 @@ def draw_panel(ax: Axes, panel: Panel) -> None:
         base = series.name.rsplit(" (", 1)[0]
         style = LINE_STYLES.get(series.dash, "-")
         kwargs: dict[str, object] = {"label": series.name}
-        if base in colors:
+        if series.color is not None:
+            kwargs["color"] = series.color
+        elif base in colors:
             kwargs["color"] = colors[base]
         if series.mode == "markers":
             artist = ax.scatter(series.x, series.y, s=24, **kwargs)
             colors.setdefault(base, artist.get_facecolor()[0])
             continue
-        marker = "o" if "markers" in series.mode else None
-        if series.error is not None:
+        # dense curves (big sweeps): no markers, a band instead of error bars — clearer, and
+        # matplotlib draws them several times faster
+        dense = len(series.x) > DENSE_POINTS
+        marker = "o" if "markers" in series.mode and not dense else None
+        if series.error is not None and not dense:
             container = ax.errorbar(
                 series.x,
                 series.y,
@@ -44,11 +54,16 @@ def draw_panel(ax: Axes, panel: Panel) -> None:
                 **kwargs,
             )
             colors.setdefault(base, container.lines[0].get_color())
-        else:
-            (line,) = ax.plot(
-                series.x, series.y, linestyle=style, marker=marker, markersize=4, **kwargs
+            continue
+        (line,) = ax.plot(
+            series.x, series.y, linestyle=style, marker=marker, markersize=4, **kwargs
+        )
+        colors.setdefault(base, line.get_color())
+        if series.error is not None:
+            y, err = np.asarray(series.y), np.asarray(series.error)
+            ax.fill_between(
+                series.x, y - err, y + err, color=line.get_color(), alpha=0.15, linewidth=0
             )
-            colors.setdefault(base, line.get_color())
     for hline in panel.hlines:
         ax.axhline(hline.y, color="red", linestyle=":", linewidth=1.2, label=hline.label)
     ax.set_title(panel.title, fontsize=10)
@@ -56,11 +71,13 @@ def draw_panel(ax: Axes, panel: Panel) -> None:
     ax.set_ylabel(panel.y_label, fontsize=9)
     if panel.log_x:
         ax.set_xscale("log", base=2)
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.grid(True, alpha=0.3)
     if panel.series or panel.hlines:
         entries = len(panel.series) + len(panel.hlines)
         if entries <= MAX_LEGEND_ENTRIES:
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=7, loc=LEGEND_LOC)
 
 
 def to_matplotlib(spec: FigureSpec) -> Figure:
@@ -78,13 +95,22 @@ def to_matplotlib(spec: FigureSpec) -> Figure:
                 axes[r][c].set_visible(False)
     title = spec.title + (f"\n{spec.note}" if spec.note else "")
     fig.suptitle(title, fontsize=12)
-    fig.tight_layout()
+    # fixed margins: tight_layout measures every tick label and costs seconds on big sweeps
+    height, width = fig.get_figheight(), fig.get_figwidth()
+    fig.subplots_adjust(
+        left=0.85 / width,
+        right=1 - 0.2 / width,
+        wspace=0.32,
+        bottom=0.5 / height + 0.05,
+        top=1 - 0.8 / height,
+        hspace=0.45,
+    )
     return fig
 
 
 def write_png(spec: FigureSpec, out_dir: Path) -> Path | None:
-    """Draw `spec` to `<out_dir>/<key>.png`; None when it has no panels."""
-    if not spec.all_panels():
+    """Draw `spec` to `<out_dir>/<key>.png`; None when it has nothing to draw."""
+    if not spec.has_data():
         return None
     fig = to_matplotlib(spec)
     path = out_dir / f"{spec.key}.png"

@@ -4,6 +4,8 @@ optionally logged to the sweep's MLflow parent run under `report/`."""
 from __future__ import annotations
 
 import html
+import logging
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from analysis.errors import AnalysisError
 from analysis.figures_jobs import cdf_figure, server_figure
-from analysis.figures_sweep import sweep_figures
+from analysis.figures_sweep import PARETO_FRONTIER, sweep_figures
 from analysis.grid import GridShape, grid_shape, label_for, short_name, x_values
 from analysis.job_files import JobRef
 from analysis.load_mlflow import DEFAULT_EXPERIMENT, DEFAULT_TRACKING_URI, quote, search_all
@@ -20,6 +22,8 @@ from analysis.loader import Sweep, load_sweep
 from analysis.render_html import runs_table, write_html
 from analysis.render_png import write_png
 from analysis.spec import FigureSpec
+
+log = logging.getLogger(__name__)
 
 MAX_DETAIL_JOBS = 12
 TABLE_METRICS: tuple[str, ...] = (
@@ -46,9 +50,11 @@ class Report:
     detail_jobs: list[int] = field(default_factory=list)
 
 
-def job_label(row: pd.Series) -> str:
-    text = row["overrides"] or ""
-    return f"job {row['job_num']}" + (f": {text}" if text else "")
+def job_labels(runs: pd.DataFrame, shape: GridShape) -> pd.Series:
+    """ "job 3: concurrency=8, server.profile=fast" — the grid coordinates of each job."""
+    keys = (shape.x, *shape.series) + ((shape.facet,) if shape.facet else ())
+    coords = label_for(runs, keys)
+    return "job " + runs["job_num"].astype(str) + ": " + coords.astype(str)
 
 
 def detail_jobs(runs: pd.DataFrame, shape: GridShape, chosen: list[int] | None) -> pd.DataFrame:
@@ -67,7 +73,19 @@ def detail_jobs(runs: pd.DataFrame, shape: GridShape, chosen: list[int] | None) 
     return top.head(MAX_DETAIL_JOBS).drop(columns=["_x", "_label"])
 
 
-def header_html(sweep: Sweep, shape: GridShape) -> str:
+def frontier_runs(figures: list[FigureSpec]) -> list[str]:
+    """The Pareto-optimal runs (hover texts of the frontier series)."""
+    found: list[str] = []
+    for spec in figures:
+        if spec.key == "pareto":
+            for panel in spec.all_panels():
+                for series in panel.series:
+                    if series.name == PARETO_FRONTIER and series.hover:
+                        found += series.hover
+    return found
+
+
+def header_html(sweep: Sweep, shape: GridShape, frontier: list[str]) -> str:
     runs = sweep.runs
     failed = runs[runs["status"] != "FINISHED"]
     parts = [
@@ -83,6 +101,11 @@ def header_html(sweep: Sweep, shape: GridShape) -> str:
             0,
             "<p class='simulated'>SIMULATED: these numbers come from sweeper's "
             "simulator, not a real model server.</p>",
+        )
+    if frontier:
+        items = "".join(f"<li>{html.escape(text)}</li>" for text in frontier)
+        parts.append(
+            f"<p>Pareto-optimal runs (per-user vs per-GPU output tok/s):</p><ul>{items}</ul>"
         )
     for _, row in failed.iterrows():
         parts.append(
@@ -107,11 +130,20 @@ def make_report(
         raise AnalysisError(f"sweep {sweep.name}: no finished job to report on")
     shape = grid_shape(ok, x=x, facet=facet)
     chosen = detail_jobs(ok, shape, jobs)
-    refs = [
-        JobRef(int(r["job_num"]), job_label(r), r["job_dir"], r["run_id"], sweep.tracking_uri)
-        for _, r in chosen.iterrows()
-    ]
-    figures = [*sweep_figures(ok, shape), cdf_figure(refs), server_figure(refs)]
+    labels = job_labels(chosen, shape)
+    with tempfile.TemporaryDirectory(prefix="sweeper-analysis-") as downloads:
+        refs = [
+            JobRef(
+                int(r["job_num"]),
+                labels[i],
+                r["job_dir"],
+                r["run_id"],
+                sweep.tracking_uri,
+                downloads,
+            )
+            for i, r in chosen.iterrows()
+        ]
+        figures = [*sweep_figures(ok, shape), cdf_figure(refs), server_figure(refs)]
     if sweep.simulated:
         for spec in figures:
             spec.title = f"{spec.title} [SIMULATED]"
@@ -126,7 +158,7 @@ def make_report(
         out_dir / "report.html",
         title,
         runs_table(runs, table_cols),
-        header_html(sweep, shape),
+        header_html(sweep, shape, frontier_runs(figures)),
     )
     return Report(page, png_paths, figures, shape, [r.job_num for r in refs])
 
@@ -178,18 +210,47 @@ def build_report(
     facet: str | None = None,
     jobs: list[int] | None = None,
     log_to_mlflow: bool = False,
+    sweep_run_id: str | None = None,
 ) -> Path:
     """Report on a sweep (MLflow sweep run id or name, sweep dir, or a loaded `Sweep`); returns
-    the HTML path. With `log_to_mlflow`, the files go to the sweep's parent run too."""
+    the HTML path. With `log_to_mlflow`, the files go to the sweep's parent run too (given by
+    `sweep_run_id`, else the run the source names, else the run tagged with the sweep dir)."""
     sweep = source if isinstance(source, Sweep) else load_sweep(source, tracking_uri, experiment)
     target = out_dir if out_dir is not None else default_out_dir(sweep)
     report = make_report(sweep, target, x=x, facet=facet, jobs=jobs)
     if log_to_mlflow:
         log_report(
             target,
-            sweep.sweep_run_id,
+            sweep_run_id or sweep.sweep_run_id,
             sweep.tracking_uri or tracking_uri,
             sweep.sweep_dir,
             experiment,
         )
     return report.html
+
+
+def report_at_sweep_end(
+    sweep_dir: Path,
+    *,
+    tracking_uri: str | None = None,
+    experiment: str = DEFAULT_EXPERIMENT,
+    sweep_run_id: str | None = None,
+) -> Path | None:
+    """Best effort, for the end of a multirun: report from the job dirs into
+    `<sweep_dir>/report/`, logged to the parent run when `tracking_uri` is given. Never raises;
+    a failure is logged as one warning line and gives None."""
+    try:
+        html_path = build_report(
+            sweep_dir,
+            sweep_dir / REPORT_ARTIFACT_DIR,
+            tracking_uri=tracking_uri or DEFAULT_TRACKING_URI,
+            experiment=experiment,
+            log_to_mlflow=tracking_uri is not None,
+            sweep_run_id=sweep_run_id,
+        )
+    except Exception as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        log.warning("report for %s not written: %s", sweep_dir, first[:300])
+        return None
+    log.info("report: %s", html_path)
+    return html_path

@@ -19,6 +19,8 @@ class Series:
     hover: list[str] | None = None
     # half-width of an error bar per point (repeats), or None
     error: list[float] | None = None
+    # fixed colour (e.g. the Pareto frontier); None = the renderer's cycle
+    color: str | None = None
 
 
 @dataclass
@@ -55,6 +57,9 @@ class FigureSpec:
 
     def all_panels(self) -> list[Panel]:
         return [p for row in self.panels for p in row]
+
+    def has_data(self) -> bool:
+        return any(p.series or p.hlines for p in self.all_panels())
 
     def panel(self, title: str) -> Panel:
         for p in self.all_panels():

@@ -35,11 +35,13 @@ def summarize_requests(
 ) -> dict[str, float | int | None]:
     """The summary `vllm bench serve --save-result` writes, from a requests.parquet frame."""
     ok = requests[requests["success"]]
-    start = int(requests["send_ns"].min())
-    end = int(requests["end_ns"].max())
+    start = int(requests["t_send_ns"].min())
+    end = int(requests["t_end_ns"].max())
     duration = max(end - start, 1) / 1e9
     itl = (
-        np.concatenate([np.asarray(x, dtype=float) for x in ok["itl"]]) if len(ok) else np.zeros(0)
+        np.concatenate([np.asarray(x, dtype=float) for x in ok["itl_ms"]])
+        if len(ok)
+        else np.zeros(0)
     )
     good = pd.Series(True, index=ok.index)
     for key, bound in slo.items():

@@ -17,6 +17,8 @@ from mlflow.tracking import MlflowClient
 from analysis.frame import as_bool, normalize_status, overrides_text, result_metrics
 from analysis.load_dirs import job_dirs, read_config_params, read_result, sweep_name_for_dir
 from analysis.load_mlflow import quote, search_all
+from sweeper.series import server_points
+from sweeper.tracking import metric_key
 
 BATCH = 900  # MLflow's log_batch takes at most 1000 metrics / 100 params per call
 PARAM_BATCH = 100
@@ -29,9 +31,22 @@ class SyncResult:
     skipped: list[Path] = field(default_factory=list)
 
 
+def artifact_location(tracking_uri: str) -> str | None:
+    """SQLite stores keep artifacts beside the database file, as sweeper's tracking does
+    (MLflow's default, ./mlruns, would land in whatever dir sync runs from)."""
+    if tracking_uri.startswith("sqlite:///"):
+        db = Path(tracking_uri.removeprefix("sqlite:///")).resolve()
+        return (db.parent / "mlartifacts").as_uri()
+    return None
+
+
 def ensure_experiment(client: MlflowClient, experiment: str) -> str:
     exp = client.get_experiment_by_name(experiment)
-    return exp.experiment_id if exp is not None else client.create_experiment(experiment)
+    if exp is not None:
+        return exp.experiment_id
+    return client.create_experiment(
+        experiment, artifact_location=artifact_location(str(client.tracking_uri))
+    )
 
 
 def ensure_sweep_run(client: MlflowClient, exp_id: str, sweep_dir: Path) -> str:
@@ -49,20 +64,15 @@ def ensure_sweep_run(client: MlflowClient, exp_id: str, sweep_dir: Path) -> str:
 
 
 def series_metrics(job_dir: Path, now_ms: int) -> list[Metric]:
-    """`server.<name>` step series (step = second) from server_metrics.parquet."""
+    """`server.<name>` step series from server_metrics.parquet, as the job logs them (the
+    client's `ts.*` series are not in the job dir, so a synced run lacks them)."""
     path = job_dir / "server_metrics.parquet"
     if not path.is_file():
         return []
-    frame = pd.read_parquet(path, columns=["t_ns", "name", "value"])
+    frame = pd.read_parquet(path)
     if frame.empty:
         return []
-    start = int(frame["t_ns"].min())
-    metrics: list[Metric] = []
-    for row in frame.itertuples(index=False):
-        name = "server." + str(row.name).removeprefix("vllm:").removesuffix("_total")
-        step = int((int(row.t_ns) - start) // 1_000_000_000)
-        metrics.append(Metric(name, float(row.value), now_ms, step))
-    return metrics
+    return [Metric(metric_key(p.key), p.value, now_ms, p.step) for p in server_points(frame)]
 
 
 def log_job_dir(

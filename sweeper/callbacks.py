@@ -20,7 +20,9 @@ class SweepCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         tracking: TrackingConfig = OmegaConf.to_object(config.tracking)  # type: ignore[assignment]
         sweep_dir = Path(str(config.hydra.sweep.dir)).resolve()
-        overrides = list(config.hydra.overrides.task)
+        # as typed: resolving would expand `${oc.env:SECRET}` in an override into the secret
+        task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
+        overrides = [str(o) for o in task] if isinstance(task, list) else []
         sweep.current().report = bool(config.report.enabled)
         sweep.current().open(sweep_dir, tracking, overrides)
 

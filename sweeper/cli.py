@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -27,6 +28,9 @@ from sweeper.context import JobContext
 from sweeper.schema import RunSpec, register
 
 register()
+# conf/hydra/launcher/{joblib,submitit_*}.yaml are typed by the plugins' schemas of the same name
+# on purpose (they restate every field, so they work without the matching too)
+warnings.filterwarnings("ignore", message=r"(?s).*validated against ConfigStore schema")
 
 # conf/ sits beside the packages (design card layout); an absolute path works however we are run
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -35,17 +39,19 @@ CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 def job_context(cfg: DictConfig) -> JobContext:
     hc = HydraConfig.get()
     multirun = hc.mode == RunMode.MULTIRUN
+    # as typed: resolving would expand `${oc.env:SECRET}` in an override into the secret
+    task = OmegaConf.to_container(hc.overrides.task, resolve=False)
     return JobContext(
         job_dir=Path(hc.runtime.output_dir).resolve(),
         sweep_dir=Path(hc.sweep.dir).resolve() if multirun else None,
         job_num=int(hc.job.num) if multirun else 0,
-        overrides=list(hc.overrides.task),
+        overrides=[str(o) for o in task] if isinstance(task, list) else [],
         config=OmegaConf.to_container(cfg, resolve=True),  # type: ignore[arg-type]
     )
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
-def _app(cfg: DictConfig) -> dict[str, Any] | None:
+def _app(cfg: DictConfig) -> dict[str, Any] | float | None:
     try:
         spec: RunSpec = OmegaConf.to_object(cfg)  # type: ignore[assignment]
         ctx = job_context(cfg)
@@ -57,7 +63,19 @@ def _app(cfg: DictConfig) -> dict[str, Any] | None:
         return None
     from sweeper.job import run_job
 
-    return run_job(spec, ctx)
+    summary = run_job(spec, ctx)
+    if spec.objective is None:
+        return summary
+    return objective_value(summary, spec.objective)
+
+
+def objective_value(summary: dict[str, Any], key: str) -> float:
+    """The optimized number of a job; NaN (a failed trial for Optuna) when the job failed."""
+    status = summary.get("sweeper", {}).get("status")
+    value = summary.get(key)
+    if status != "FINISHED" or not isinstance(value, int | float):
+        return float("nan")
+    return float(value)
 
 
 class Terminated(KeyboardInterrupt):

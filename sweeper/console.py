@@ -60,10 +60,30 @@ def result_block(summary: dict[str, Any], title: str = "Serving Benchmark Result
         lines.append("{s:{c}^{n}}".format(s="Errors", n=50, c="-"))
         for reason, n in sorted(errors.items(), key=lambda kv: -kv[1]):
             lines.append(_line(f"{reason}:", n))
-    if "p99_send_lateness_ms" in extra:
+    client = _client_lines(extra)
+    if client:
         lines.append("{s:{c}^{n}}".format(s="Client", n=50, c="-"))
-        if extra.get("send_rate") is not None:
-            lines.append(_line("Achieved send rate (req/s):", float(extra["send_rate"])))
-        lines.append(_line("P99 send lateness (ms):", float(extra["p99_send_lateness_ms"])))
+        lines.extend(client)
     lines.append("=" * 50)
     return "\n".join(lines)
+
+
+# event-loop lag (p99, ms) above which the block warns that the client may be the bottleneck
+LAG_WARN_MS = 10.0
+
+
+def _client_lines(extra: dict[str, Any]) -> list[str]:
+    lines = []
+    if extra.get("send_rate") is not None:
+        lines.append(_line("Achieved send rate (req/s):", float(extra["send_rate"])))
+    if "p99_send_lateness_ms" in extra:
+        lines.append(_line("P99 send lateness (ms):", float(extra["p99_send_lateness_ms"])))
+    if extra.get("client_cpu_us_per_output_token") is not None:
+        cost = float(extra["client_cpu_us_per_output_token"])
+        lines.append(_line("Client CPU per output token (us):", cost))
+    lag = extra.get("p99_loop_lag_ms")
+    if lag is not None:
+        lines.append(_line("P99 client event-loop lag (ms):", float(lag)))
+        if lag > LAG_WARN_MS:
+            lines.append("note: the client was busy; timings may be late (try load.workers)")
+    return lines

@@ -141,6 +141,12 @@ def make_plan(args: Sequence[str], conf_dir: str, history: bool = True) -> Plan:
     except (OmegaConfBaseException, HydraException) as e:
         raise ConfigError(_one_line(e)) from None
     plan = Plan(jobs=jobs, swept=swept)
+    target = str(OmegaConf.select(base, "hydra.sweeper._target_") or "")
+    if target and not target.endswith(".BasicSweeper"):
+        plan.notes.append(
+            f"hydra.sweeper is {target.rsplit('.', 1)[-1]}: it picks its own points; "
+            "this is the BasicSweeper grid of the same overrides"
+        )
     for prev, job in zip([None, *jobs], jobs, strict=False):
         job.starts_server = prev is None or prev.fingerprint != job.fingerprint
     if spec is not None and history:

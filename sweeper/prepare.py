@@ -4,12 +4,14 @@ local files, the tokenizer and the sampled requests. Bad input fails here, in on
 from __future__ import annotations
 
 import math
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from launchers.config import CommandServerConfig, ModelConfig, VllmServerConfig
+from sweeper.client.schedule import check_load
 from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
 
@@ -34,19 +36,24 @@ def unknown_keys(node: Any, prefix: str = "") -> Iterator[tuple[str, list[str]]]
             yield from unknown_keys(value, f"{prefix}{name}.")
 
 
+# result.json keys a sweep can optimize (vLLM's names)
+OBJECTIVE = re.compile(
+    r"request_throughput|request_goodput|output_throughput|total_token_throughput"
+    r"|max_output_tokens_per_s|completed|failed|duration"
+    r"|(mean|median|std|p\d+(\.\d+)?)_(ttft|tpot|itl|e2el)_ms"
+)
+
+
 def validate(spec: RunSpec) -> None:
     """Checks that cost milliseconds; each error names the key."""
     for key, known in unknown_keys(spec):
         raise ConfigError(f"{key}: unknown key (known here: {', '.join(known)})")
-    load = spec.load
-    if load.concurrency is not None and load.concurrency < 1:
-        raise ConfigError(f"concurrency: must be >= 1 (or null), got {load.concurrency}")
-    if not load.request_rate > 0:
-        raise ConfigError(f"request_rate: must be > 0 (inf = no pacing), got {load.request_rate}")
-    if load.num_prompts < 1:
-        raise ConfigError(f"num_prompts: must be >= 1, got {load.num_prompts}")
-    if not load.burstiness > 0:
-        raise ConfigError(f"load.burstiness: must be > 0, got {load.burstiness}")
+    check_load(spec.load)
+    if spec.objective is not None and not OBJECTIVE.fullmatch(spec.objective):
+        raise ConfigError(
+            f"objective: {spec.objective!r} is not a result key "
+            "(e.g. request_goodput, output_throughput, p99_ttft_ms)"
+        )
     for p in spec.percentiles:
         if not 0 < p <= 100:
             raise ConfigError(f"percentiles: {p} is not in (0, 100]")

@@ -40,6 +40,8 @@ class RequestRecord:
     prompt_len: int
     expected_output_len: int | None
     output_len: int = 0
+    # the server's prompt token count (usage.prompt_tokens) when it reported one
+    server_prompt_len: int | None = None
     success: bool = False
     error: str = ""
     http_status: int | None = None
@@ -50,6 +52,9 @@ class RequestRecord:
     t_dispatch_ns: int = 0
     # taken just before the request is handed to the HTTP session
     t_send_ns: int = 0
+    # when the request body was written to the socket (the client's own send overhead is
+    # t_request_written_ns - t_send_ns); 0 where unknown
+    t_request_written_ns: int = 0
     # arrival of the first content-bearing SSE event (the role-only chat chunk does not count)
     t_first_token_ns: int = 0
     # arrival of the last content-bearing event (vLLM's latency end); for non-streaming the

@@ -77,6 +77,9 @@ class RunSpec:
     print_result: bool = True
     # skip grid points whose config hash has a FINISHED job run in the experiment (rerun the rest)
     resume: bool = False
+    # a result key (e.g. request_goodput) a job returns as its value, for optimizing sweepers
+    # (hydra/sweeper=optuna); None = the job returns its whole summary
+    objective: str | None = None
     # GPUs per job: the server gets CUDA_VISIBLE_DEVICES from an allocation held across
     # processes (parallel launchers); 0 = leave CUDA_VISIBLE_DEVICES alone
     gpus_per_job: int = 0

@@ -14,6 +14,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from sweeper.schema import TrackingConfig
 from sweeper.tracking import Tracker, TrackingError
 
@@ -103,12 +105,26 @@ class Sweep:
         tracker = Tracker(self.tracking)
         try:
             counts = {"sweeper.jobs_done": self.jobs_done, "sweeper.jobs_failed": self.jobs_failed}
-            tracker.set_tags(self.run_id, {k: str(v) for k, v in counts.items()})
+            best_tags, best_metrics = self.optuna_result()
+            tracker.set_tags(self.run_id, {**{k: str(v) for k, v in counts.items()}, **best_tags})
+            if best_metrics:
+                tracker.log_job(self.run_id, {}, best_metrics)
             tracker.end_run(self.run_id, status)
         except TrackingError as e:
             log.warning("sweep run not closed: %s", e)
         if os.environ.get(RUN_ID_ENV) == self.run_id:
             del os.environ[RUN_ID_ENV]
+
+    def optuna_result(self) -> tuple[dict[str, str], dict[str, float]]:
+        """hydra/sweeper=optuna's answer (optimization_results.yaml) as parent tags + metric."""
+        path = self.sweep_dir / "optimization_results.yaml" if self.sweep_dir else None
+        if path is None or not path.is_file():
+            return {}, {}
+        data = yaml.safe_load(path.read_text()) or {}
+        tags = {f"optuna.best.{k}": str(v) for k, v in (data.get("best_params") or {}).items()}
+        value = data.get("best_value")
+        metrics = {"optuna.best_value": float(value)} if isinstance(value, int | float) else {}
+        return tags, metrics
 
     def write_report(self) -> None:
         """Best effort: the report never fails a sweep (`python -m analysis report` redoes it)."""

@@ -26,6 +26,8 @@ def plan(model: ModelConfig, cfg: SimServerConfig, port: int, workdir: Path) -> 
     ]  # fmt: skip
     if model.tokenizer:
         argv += ["--tokenizer", model.tokenizer]
+    if model.max_model_len is not None and cfg.max_model_len is None:
+        argv += option_args("max_model_len", model.max_model_len)
     for f in fields(cfg):
         value = getattr(cfg, f.name)
         if f.name not in _NOT_OPTIONS and value is not None:

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ ENTRYPOINT = "vllm.entrypoints.openai.api_server"
 DEVICES = ("auto", "cpu", "gpu")
 # sun_path holds 107 bytes; vLLM binds `<TMPDIR>/<36-char uuid4>` (and a margin for suffixes)
 MAX_TMPDIR_LEN = 107 - 1 - 36 - 8
+SHORT_TMPDIR_PREFIX = "sweeper-vllm-"
 
 # typed fields of VllmServerConfig passed as `--field-with-dashes VALUE`
 _VALUE_FIELDS = (
@@ -89,18 +91,46 @@ def plan(model: ModelConfig, cfg: VllmServerConfig, port: int, workdir: Path) ->
 def server_tmpdir(workdir: Path) -> Path:
     """The server's own TMPDIR: `workdir/tmp`, or, when that path is too long for the ZMQ IPC
     sockets vLLM creates in it (`<TMPDIR>/<uuid4>` must fit the 107 bytes of sun_path), a short
-    folder under the system temp dir that `workdir/tmp` links to."""
+    folder under the system temp dir that `workdir/tmp` links to; short folders of servers
+    long stopped are removed then."""
     tmpdir = workdir / "tmp"
     if len(os.fsencode(tmpdir.absolute())) <= MAX_TMPDIR_LEN:
         tmpdir.mkdir(parents=True, exist_ok=True)
         return tmpdir
     key = hashlib.sha256(os.fsencode(workdir.absolute())).hexdigest()[:12]
-    short = Path(tempfile.gettempdir()) / f"sweeper-vllm-{key}"
+    remove_stale_tmpdirs()
+    short = Path(tempfile.gettempdir()) / f"{SHORT_TMPDIR_PREFIX}{key}"
     short.mkdir(parents=True, exist_ok=True)
     workdir.mkdir(parents=True, exist_ok=True)
     if not tmpdir.is_symlink() and not tmpdir.exists():
         tmpdir.symlink_to(short, target_is_directory=True)
     return short
+
+
+def remove_stale_tmpdirs(min_age_s: float = 600.0) -> list[Path]:
+    """Remove short TMPDIRs of stopped servers: older than `min_age_s` and holding no socket
+    that is still bound (Linux's /proc/net/unix). Returns what was removed."""
+    try:
+        bound = {
+            line.split()[-1]
+            for line in Path("/proc/net/unix").read_text().splitlines()[1:]
+            if len(line.split()) >= 8
+        }
+    except OSError:
+        return []  # cannot tell what is in use: remove nothing
+    removed = []
+    now = time.time()
+    for folder in Path(tempfile.gettempdir()).glob(SHORT_TMPDIR_PREFIX + "*"):
+        try:
+            if now - folder.stat().st_mtime < min_age_s:
+                continue
+            if any(str(f) in bound for f in folder.iterdir()):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        removed.append(folder)
+    return removed
 
 
 def args_to_argv(args: dict[str, Any]) -> list[str]:

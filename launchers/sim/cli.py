@@ -18,6 +18,7 @@ from launchers.sim.http_app import SimState, build_app
 from launchers.sim.polling_server import install_poll
 from launchers.sim.profiles import PROFILES, SimParams, param_fields, resolve
 from launchers.sim.prompt_tokens import PromptTokenizer
+from launchers.sim.timed_selector import TimedSelector
 
 log = logging.getLogger("launchers.sim")
 
@@ -46,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", default="default", choices=sorted(PROFILES))
     parser.add_argument("--ground-truth-out", default=None, help="JSONL written on shutdown")
     parser.add_argument("--tokenizer", default=None, help="local folder with tokenizer.json")
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--log-level", default="INFO", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR")
+    )
     group = parser.add_argument_group("simulator parameters (default: the profile's value)")
     for name, kind in param_fields().items():
         flag = "--" + name.replace("_", "-")
@@ -68,8 +71,13 @@ def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, SimPar
     return opts, params
 
 
-async def serve(opts: argparse.Namespace, params: SimParams, tokenizer: PromptTokenizer) -> int:
-    state = SimState(params, opts.served_model_name, opts.profile, tokenizer)
+async def serve(
+    opts: argparse.Namespace,
+    params: SimParams,
+    tokenizer: PromptTokenizer,
+    selector: TimedSelector | None = None,
+) -> int:
+    state = SimState(params, opts.served_model_name, opts.profile, tokenizer, selector)
     runner = web.AppRunner(
         build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S
     )
@@ -117,11 +125,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     raise_open_file_limit()
     logging.basicConfig(
         stream=sys.stderr,
-        level=opts.log_level.upper(),
+        level=opts.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         tokenizer = PromptTokenizer(opts.tokenizer)
     except ValueError as exc:
         build_parser().error(str(exc))
-    return asyncio.run(serve(opts, params, tokenizer))
+    selector = TimedSelector()
+    with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector)) as runner:
+        return runner.run(serve(opts, params, tokenizer, selector))

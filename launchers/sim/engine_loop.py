@@ -15,6 +15,7 @@ from array import array
 
 from launchers.sim.profiles import SimParams
 from launchers.sim.scheduler import Scheduler, SimRequest, StepPlan
+from launchers.sim.timed_selector import TimedSelector
 
 
 class CostModel:
@@ -45,15 +46,22 @@ class EngineLoop:
     # lateness samples kept for /sim/stats (a ring of the most recent steps)
     LATENESS_KEEP = 1_000_000
 
-    def __init__(self, scheduler: Scheduler) -> None:
+    def __init__(self, scheduler: Scheduler, selector: TimedSelector | None = None) -> None:
         self.scheduler = scheduler
         self.cost = CostModel(scheduler.params)
+        # splits lateness into the OS's wake-up delay and the loop's own backlog
+        self.selector = selector
         self._loop: asyncio.AbstractEventLoop | None = None
         self._plan: StepPlan | None = None
         self._deadline_ns = 0
         self._timer: asyncio.TimerHandle | None = None
         self.lateness_ns = array("q")
+        self.wake_delay_ns = array("q")
+        # the part of a step's lateness it inherited from the step before (catch-up)
+        self.inherited_ns = array("q")
         self._lateness_pos = 0
+        self._step_ns = 0
+        self._prev_late_ns = 0
         self.busy_ns = 0
 
     @property
@@ -90,12 +98,19 @@ class EngineLoop:
         if self._loop is None:
             self._loop = asyncio.get_running_loop()
         self._plan = plan
-        self._deadline_ns = start_ns + self.cost.step_ns(plan)
+        self._step_ns = self.cost.step_ns(plan)
+        if start_ns != self._deadline_ns:  # started from idle: nothing to inherit
+            self._prev_late_ns = 0
+        self._deadline_ns = start_ns + self._step_ns
         self._timer = self._loop.call_at(self._deadline_ns / 1e9, self._end_step)
 
     def _end_step(self) -> None:
         now = time.monotonic_ns()
-        self._record_lateness(now - self._deadline_ns)
+        late = now - self._deadline_ns
+        wake = self.selector.wake_delay_ns(self._deadline_ns) if self.selector else 0
+        inherited = max(0, min(late, self._prev_late_ns - self._step_ns))
+        self._record_lateness(late, wake, inherited)
+        self._prev_late_ns = late
         plan = self._plan
         assert plan is not None
         produced = self.scheduler.finish_step(plan, now)
@@ -111,14 +126,21 @@ class EngineLoop:
         self._start_step(self._deadline_ns)
         self.busy_ns += time.monotonic_ns() - now
 
-    def _record_lateness(self, ns: int) -> None:
+    def _record_lateness(self, ns: int, wake_ns: int, inherited_ns: int) -> None:
         if len(self.lateness_ns) < self.LATENESS_KEEP:
             self.lateness_ns.append(ns)
+            self.wake_delay_ns.append(wake_ns)
+            self.inherited_ns.append(inherited_ns)
         else:
-            self.lateness_ns[self._lateness_pos] = ns
-            self._lateness_pos = (self._lateness_pos + 1) % self.LATENESS_KEEP
+            pos = self._lateness_pos
+            self.lateness_ns[pos] = ns
+            self.wake_delay_ns[pos] = wake_ns
+            self.inherited_ns[pos] = inherited_ns
+            self._lateness_pos = (pos + 1) % self.LATENESS_KEEP
 
     def reset_lateness(self) -> None:
         self.lateness_ns = array("q")
+        self.wake_delay_ns = array("q")
+        self.inherited_ns = array("q")
         self._lateness_pos = 0
         self.busy_ns = 0

@@ -16,6 +16,7 @@ from launchers.sim.profiles import SimParams
 from launchers.sim.prom_metrics import SimMetrics
 from launchers.sim.prompt_tokens import PromptTokenizer
 from launchers.sim.spec_decode import make_scheduler
+from launchers.sim.timed_selector import TimedSelector
 
 
 @dataclass
@@ -24,6 +25,7 @@ class SimState:
     model_name: str
     profile: str
     tokenizer: PromptTokenizer
+    selector: TimedSelector | None = None
     started_ns: int = field(default_factory=time.monotonic_ns)
     num_received: int = 0
     stopping: bool = False
@@ -31,7 +33,7 @@ class SimState:
     def __post_init__(self) -> None:
         self.scheduler = make_scheduler(self.params)
         self.metrics = SimMetrics(self.scheduler, self.model_name, self.profile)
-        self.engine = EngineLoop(self.scheduler)
+        self.engine = EngineLoop(self.scheduler, self.selector)
         self.truth = GroundTruth()
         self.faults = FaultInjector(self.params)
 
@@ -101,30 +103,48 @@ async def sim_requests(request: web.Request) -> web.Response:
     return web.json_response([asdict(record)])
 
 
+def percentiles_ms(values_ns: list[int]) -> dict[str, float]:
+    ordered = sorted(values_ns)
+    if not ordered:
+        return {"p50": 0.0, "p90": 0.0, "p99": 0.0, "max": 0.0}
+    n = len(ordered)
+    out = {name: ordered[min(n - 1, int(q * n))] / 1e6 for name, q in QUANTILES}
+    out["max"] = ordered[-1] / 1e6
+    return out
+
+
+QUANTILES = (("p50", 0.5), ("p90", 0.9), ("p99", 0.99))
+
+
 async def sim_stats(request: web.Request) -> web.Response:
+    """Engine figures: step lateness, split into what a step inherited from the late step
+    before it (catch-up) and what it added fresh; the fresh part split again into the OS's
+    wake-up delay (timed selector) and the loop's own backlog. Busy time, counters."""
     state: SimState = request.app["sim"]
     engine = state.engine
-    lateness = sorted(engine.lateness_ns)
     s = state.scheduler.stats
-
-    def pct(q: float) -> float:
-        if not lateness:
-            return 0.0
-        return lateness[min(len(lateness) - 1, int(q * len(lateness)))] / 1e6
-
+    lateness = list(engine.lateness_ns)
+    wake = list(engine.wake_delay_ns)
+    inherited = list(engine.inherited_ns)
+    # fresh = what a step added on top of the lateness it inherited from the step before
+    fresh = [total - i for total, i in zip(lateness, inherited, strict=True)]
+    backlog = [max(0, f - w) for f, w in zip(fresh, wake, strict=True)]
     return web.json_response(
         {
             "simulated": True,
             "profile": state.profile,
             "steps": s.steps,
             "lateness_samples": len(lateness),
-            "lateness_ms": {
-                "p50": pct(0.5),
-                "p90": pct(0.9),
-                "p99": pct(0.99),
-                "max": lateness[-1] / 1e6 if lateness else 0.0,
-            },
+            "lateness_ms": percentiles_ms(lateness),
+            "lateness_split_available": engine.selector is not None,
+            "inherited_ms": percentiles_ms(inherited),
+            "fresh_lateness_ms": percentiles_ms(fresh),
+            "os_wake_delay_ms": percentiles_ms(wake),
+            "loop_backlog_ms": percentiles_ms(backlog),
             "engine_busy_s": engine.busy_ns / 1e9,
+            # CPU the whole simulator process used (user + system), for headroom figures
+            "process_cpu_s": time.process_time(),
+            "uptime_s": (time.monotonic_ns() - state.started_ns) / 1e9,
             "preemptions": s.preemptions,
             "prompt_tokens": s.prompt_tokens,
             "generation_tokens": s.generation_tokens,

@@ -57,7 +57,8 @@ class KVBlockPool:
 
     def match_prefix(self, table: BlockTable, block_hashes: list[int], prompt_len: int) -> int:
         """Take the cached blocks that start the prompt; returns the number of cached tokens.
-        At least the prompt's last token is left to compute (as in vLLM)."""
+        At least the prompt's last token is left to compute (as in vLLM). Not counted in the
+        hit statistics until `record_query` (an admission may still fail and retry)."""
         if not self.enable_prefix_caching:
             return 0
         max_blocks = (prompt_len - 1) // self.block_size
@@ -71,9 +72,13 @@ class KVBlockPool:
             block.ref_cnt += 1
             table.hashed.append(block)
             hits += 1
-        self.queries_tokens += prompt_len
-        self.hits_tokens += hits * self.block_size
         return hits * self.block_size
+
+    def record_query(self, prompt_len: int, cached_tokens: int) -> None:
+        """Count one prefix-cache lookup (once per admitted request, in tokens as vLLM does)."""
+        if self.enable_prefix_caching:
+            self.queries_tokens += prompt_len
+            self.hits_tokens += cached_tokens
 
     def allocate(self, table: BlockTable, total_tokens: int) -> bool:
         """Grow the table to cover `total_tokens`; False (nothing taken) if the pool is short."""

@@ -12,6 +12,7 @@ a subclass whose handlers poll. Only `web.Server.__call__` is overridden.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from aiohttp import web
@@ -35,4 +36,9 @@ def install_poll(runner: web.AppRunner, poll: Callable[[], None]) -> None:
     server = runner.server
     if server is None:
         raise RuntimeError("install_poll needs a runner after setup()")
-    server.__class__ = PollingServer
+    try:
+        server.__class__ = PollingServer
+    except TypeError:  # a future aiohttp whose Server has __slots__: run without the poll
+        logging.getLogger("launchers.sim").warning(
+            "aiohttp's Server cannot be extended; due steps wait for the event loop's timers"
+        )

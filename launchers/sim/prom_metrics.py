@@ -13,74 +13,28 @@ from launchers.sim.scheduler import Scheduler, SimRequest
 from launchers.sim.spec_decode import render_counters as render_spec_decode
 
 # vLLM V1 (vllm/v1/metrics/loggers.py) bucket boundaries
-TTFT_BUCKETS = (
-    0.001,
-    0.005,
-    0.01,
-    0.02,
-    0.04,
-    0.06,
-    0.08,
-    0.1,
-    0.25,
-    0.5,
-    0.75,
-    1.0,
-    2.5,
-    5.0,
-    7.5,
-    10.0,
-    20.0,
-    40.0,
-    80.0,
-    160.0,
-    640.0,
-    2560.0,
-)
-ITL_BUCKETS = (
-    0.01,
-    0.025,
-    0.05,
-    0.075,
-    0.1,
-    0.15,
-    0.2,
-    0.3,
-    0.4,
-    0.5,
-    0.75,
-    1.0,
-    2.5,
-    5.0,
-    7.5,
-    10.0,
-    20.0,
-    40.0,
-    80.0,
-)
-REQUEST_LATENCY_BUCKETS = (
-    0.3,
-    0.5,
-    0.8,
-    1.0,
-    1.5,
-    2.0,
-    2.5,
-    5.0,
-    10.0,
-    15.0,
-    20.0,
-    30.0,
-    40.0,
-    50.0,
-    60.0,
-    120.0,
-    240.0,
-    480.0,
-    960.0,
-    1920.0,
-    7680.0,
-)
+# fmt: off
+TTFT_BUCKETS = (0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0,
+                7.5, 10.0, 20.0, 40.0, 80.0, 160.0, 640.0, 2560.0)
+ITL_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0,
+               7.5, 10.0, 20.0, 40.0, 80.0)
+REQUEST_LATENCY_BUCKETS = (0.3, 0.5, 0.8, 1.0, 1.5, 2.0, 2.5, 5.0, 10.0, 15.0, 20.0, 30.0, 40.0,
+                           50.0, 60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0)
+ITERATION_TOKEN_BUCKETS = (1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
+# fmt: on
+
+
+def buckets_1_2_5(limit: int) -> tuple[float, ...]:
+    """vLLM's token-count buckets: 1, 2, 5, 10, 20, 50, ... up to `limit`."""
+    out: list[float] = []
+    exponent = 0
+    while True:
+        for mantissa in (1, 2, 5):
+            value = mantissa * 10**exponent
+            if value > limit:
+                return tuple(out)
+            out.append(float(value))
+        exponent += 1
 
 
 @dataclass(slots=True)
@@ -119,29 +73,42 @@ class SimMetrics:
         self.scheduler = scheduler
         self.labels = f'model_name="{_escape(model_name)}",engine="0"'
         self.profile = profile
-        self.ttft = Histogram(
-            "vllm:time_to_first_token_seconds",
-            "Histogram of time to first token in seconds.",
-            TTFT_BUCKETS,
+        latency = REQUEST_LATENCY_BUCKETS
+        sizes = buckets_1_2_5(scheduler.params.max_model_len)
+        step_sizes = tuple(
+            float(b)
+            for b in ITERATION_TOKEN_BUCKETS
+            if b <= scheduler.params.max_num_batched_tokens
         )
-        self.itl = Histogram(
-            "vllm:inter_token_latency_seconds",
-            "Histogram of inter-token latency in seconds.",
-            ITL_BUCKETS,
-        )
-        self.e2e = Histogram(
-            "vllm:e2e_request_latency_seconds",
-            "Histogram of e2e request latency in seconds.",
-            REQUEST_LATENCY_BUCKETS,
-        )
-        self.queue = Histogram(
-            "vllm:request_queue_time_seconds",
-            "Histogram of time spent in WAITING phase for request.",
-            REQUEST_LATENCY_BUCKETS,
-        )
+        h = Histogram
+        # fmt: off
+        self.ttft = h("vllm:time_to_first_token_seconds",
+                      "Histogram of time to first token in seconds.", TTFT_BUCKETS)
+        self.itl = h("vllm:inter_token_latency_seconds",
+                     "Histogram of inter-token latency in seconds.", ITL_BUCKETS)
+        self.e2e = h("vllm:e2e_request_latency_seconds",
+                     "Histogram of e2e request latency in seconds.", latency)
+        self.queue = h("vllm:request_queue_time_seconds",
+                       "Histogram of time spent in WAITING phase for request.", latency)
+        self.prefill = h("vllm:request_prefill_time_seconds",
+                         "Histogram of time spent in PREFILL phase for request.", latency)
+        self.decode = h("vllm:request_decode_time_seconds",
+                        "Histogram of time spent in DECODE phase for request.", latency)
+        self.inference = h("vllm:request_inference_time_seconds",
+                           "Histogram of time spent in RUNNING phase for request.", latency)
+        self.prompt_len = h("vllm:request_prompt_tokens",
+                            "Number of prefill tokens processed.", sizes)
+        self.output_len = h("vllm:request_generation_tokens",
+                            "Number of generation tokens processed.", sizes)
+        self.step_tokens = h("vllm:iteration_tokens_total",
+                             "Histogram of number of tokens per engine_step.", step_sizes)
+        self.histograms = (self.ttft, self.itl, self.e2e, self.queue, self.prefill, self.decode,
+                           self.inference, self.prompt_len, self.output_len, self.step_tokens)
+        # fmt: on
         scheduler.on_scheduled = self._scheduled
         scheduler.on_token = self._token
         scheduler.on_finish = self._finish
+        scheduler.on_step = self.observe_step
 
     def _scheduled(self, req: SimRequest, now_ns: int) -> None:
         self.queue.observe((now_ns - req.arrival_ns) / 1e9)
@@ -153,8 +120,17 @@ class SimMetrics:
             self.itl.observe((now_ns - req.last_token_ns) / 1e9)
 
     def _finish(self, req: SimRequest, now_ns: int) -> None:
-        if req.finish_reason != "abort":
-            self.e2e.observe((now_ns - req.arrival_ns) / 1e9)
+        if req.finish_reason == "abort":
+            return
+        self.e2e.observe((now_ns - req.arrival_ns) / 1e9)
+        self.prefill.observe((req.first_token_ns - req.scheduled_ns) / 1e9)
+        self.decode.observe((now_ns - req.first_token_ns) / 1e9)
+        self.inference.observe((now_ns - req.scheduled_ns) / 1e9)
+        self.prompt_len.observe(req.prompt_len)
+        self.output_len.observe(req.num_output)
+
+    def observe_step(self, scheduled_tokens: int) -> None:
+        self.step_tokens.observe(scheduled_tokens)
 
     def render(self) -> str:
         s = self.scheduler
@@ -223,7 +199,15 @@ class SimMetrics:
         for reason in ("stop", "length", "abort"):
             value = float(s.stats.finished[reason])
             out.append(f'{name}_total{{{lab},finished_reason="{reason}"}} {value!r}')
-        for hist in (self.ttft, self.itl, self.e2e, self.queue):
+        p = s.params
+        gauge(
+            "vllm:cache_config_info",
+            "Information of the LLMEngine CacheConfig",
+            1.0,
+            f'{lab},block_size="{p.block_size}",num_gpu_blocks="{p.num_gpu_blocks}",'
+            f'enable_prefix_caching="{p.enable_prefix_caching}"',
+        )
+        for hist in self.histograms:
             hist.render(lab, out)
         out.append("")
         return "\n".join(out)

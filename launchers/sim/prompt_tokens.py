@@ -13,6 +13,7 @@ of short words (as the random dataset builds them) get one token per word.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,34 +41,46 @@ class PromptTokenizer:
     """Counts prompt tokens with a local tokenizer if given, else with the estimate."""
 
     def __init__(self, tokenizer_path: str | None = None) -> None:
-        self._tokenizer: Any = None
+        self._encode: Callable[[str], list[int]] | None = None
         if tokenizer_path:
-            self._tokenizer = load_tokenizer(tokenizer_path)
+            self._encode = load_tokenizer(tokenizer_path)
 
     @property
     def exact(self) -> bool:
-        return self._tokenizer is not None
+        return self._encode is not None
 
     def keys(self, text: str) -> list[int]:
-        if self._tokenizer is None:
+        if self._encode is None:
             return estimate_keys(text)
-        return list(self._tokenizer.encode(text, add_special_tokens=True).ids)
+        return self._encode(text)
 
 
-def load_tokenizer(path: str) -> Any:
-    """A `tokenizers.Tokenizer` from a local folder (or a tokenizer.json file)."""
-    file = Path(path)
-    if file.is_dir():
-        file = file / "tokenizer.json"
-    if not file.is_file():
-        raise ValueError(f"--tokenizer: no tokenizer.json at {path}")
-    try:
-        from tokenizers import Tokenizer
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ValueError(
-            "--tokenizer needs the `tokenizers` package (pip install tokenizers)"
-        ) from exc
-    return Tokenizer.from_file(str(file))
+def load_tokenizer(path: str) -> Callable[[str], list[int]]:
+    """text → token ids, from a local folder: its tokenizer.json through the `tokenizers`
+    package, else (e.g. a sentencepiece-only folder) transformers' AutoTokenizer, offline."""
+    folder = Path(path)
+    file = folder / "tokenizer.json" if folder.is_dir() else folder
+    if file.is_file():
+        try:
+            from tokenizers import Tokenizer
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise ValueError("--tokenizer needs the `tokenizers` package") from exc
+        tokenizer = Tokenizer.from_file(str(file))
+        return lambda text: list(tokenizer.encode(text, add_special_tokens=True).ids)
+    if folder.is_dir():
+        try:
+            from transformers import AutoTokenizer
+        except ImportError as exc:
+            raise ValueError(
+                f"--tokenizer: no tokenizer.json at {path} (and no `transformers` to read it)"
+            ) from exc
+        try:
+            auto = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        except Exception as exc:  # transformers raises many kinds
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ValueError(f"--tokenizer: cannot load a tokenizer from {path}: {reason}") from exc
+        return lambda text: list(auto.encode(text))
+    raise ValueError(f"--tokenizer: no tokenizer.json at {path}")
 
 
 def chat_prompt_text(messages: list[dict[str, Any]]) -> str:

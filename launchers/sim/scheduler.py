@@ -96,6 +96,8 @@ class Scheduler:
         self.on_scheduled: Callable[[SimRequest, int], None] = lambda r, t: None
         self.on_token: Callable[[SimRequest, int], None] = lambda r, t: None
         self.on_finish: Callable[[SimRequest, int], None] = lambda r, t: None
+        # called with the number of tokens scheduled in a step
+        self.on_step: Callable[[int], None] = lambda n: None
 
     # --- queues ---
     def _wait_key(self, req: SimRequest) -> tuple[int, int]:
@@ -190,6 +192,7 @@ class Scheduler:
                 req.num_computed = 0
                 break
             self.waiting.pop(0)
+            pool.record_query(req.prompt_len, len(req.table.hashed) * pool.block_size)
             req.status = Status.RUNNING
             self.running.append(req)
             scheduled.append((req, num_new))
@@ -207,6 +210,8 @@ class Scheduler:
             else:
                 prefill += num_new
             kv += req.num_computed + num_new
+        if scheduled:
+            self.on_step(prefill + decode)
         return StepPlan(scheduled, prefill, decode, kv)
 
     def finish_step(self, plan: StepPlan, now_ns: int) -> list[SimRequest]:

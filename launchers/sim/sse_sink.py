@@ -37,6 +37,7 @@ class StreamSink:
         self.sent_tokens = 0
         self.chunks = 0
         self._stalled = False
+        self._plain_framed: bytes | None = None
 
     def _end(self, outcome: str) -> None:
         if not self.finished.done():
@@ -60,19 +61,27 @@ class StreamSink:
         self.sent_tokens += n
         self.chunks += 1
         last = req.status is Status.FINISHED and self.sent_tokens == req.num_output
-        data = self.shaper.chunk(
-            n,
-            req.finish_reason if last else None,
-            first=self.chunks == 1,
-            usage_tokens=self.sent_tokens if self.continuous_usage else None,
-        )
+        if n == 1 and not last and self.chunks > 1 and not self.continuous_usage:
+            # the common chunk (one token, mid-stream) is the same bytes every time
+            framed = self._plain_framed
+            if framed is None:
+                data = self.shaper.chunk(1, None, first=False, usage_tokens=None)
+                framed = self._plain_framed = b"%x\r\n%b\r\n" % (len(data), data)
+        else:
+            data = self.shaper.chunk(
+                n,
+                req.finish_reason if last else None,
+                first=self.chunks == 1,
+                usage_tokens=self.sent_tokens if self.continuous_usage else None,
+            )
+            framed = b"%x\r\n%b\r\n" % (len(data), data)
         truth = self.truth
         now = time.monotonic_ns()
         if self.chunks == 1:
             truth.first_chunk_ns = now
         truth.chunk_ns.append(now)
         truth.chunk_tokens.append(n)
-        self.transport.write(b"%x\r\n%b\r\n" % (len(data), data))
+        self.transport.write(framed)
         if last:
             self._end("finished")
         elif fault.cut_after_chunks and self.chunks == fault.cut_after_chunks:

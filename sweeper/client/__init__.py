@@ -1,10 +1,38 @@
-"""The benchmark client: load schedules, request backends, the SSE reader, per-request records."""
+"""The benchmark client: load schedules, request backends, the SSE reader, per-request records.
+
+Load patterns (keys of the `load` group; the top-level `concurrency`/`request_rate` feed them):
+- closed loop: `request_rate=inf concurrency=N` (N requests in flight, back to back);
+- open loop: `request_rate=R` with `burstiness` 1 (Poisson) or gamma-shaped; send times are
+  absolute offsets drawn before the run (no drift); with `concurrency=N` as a cap the time a
+  released request waits for a slot is recorded (client queue time);
+- ramp-up: `load.ramp_up_strategy=linear|exponential`, `ramp_up_start_rps`, `ramp_up_end_rps`;
+- `load.duration_s` instead of a request count (prompts are cycled);
+- trace replay: `load.schedule=trace` with a dataset that carries timestamps (trace, burstgpt,
+  custom JSONL with "timestamp"), `load.trace_speedup` to compress time;
+- warmup: `load.warmup_requests` (sent and awaited first) or `load.warmup_s` (the first seconds
+  of the schedule), both excluded from results;
+- `load.workers=K` splits the measured phase over K processes when one cannot keep up.
+
+Backends (`load.backend`): openai-completions, openai-chat, generate (an in-house `/generate`
+wrapper; response field paths in `load.generate`), or your own via `register_backend`.
+Sampling parameters and any other body fields go in `load.extra_body`; headers in
+`load.headers`; the API key is read from the environment variable named by `load.api_key_env`.
+"""
 
 from __future__ import annotations
 
+from sweeper.client.backends import register_backend
+from sweeper.client.benchmark_run import BenchmarkRun
 from sweeper.client.config import LoadConfig
 from sweeper.client.frame import records_frame
-from sweeper.client.runner import BenchmarkRun, run_benchmark
+from sweeper.client.runner import run_benchmark
 from sweeper.client.schedule import check_load
 
-__all__ = ["BenchmarkRun", "LoadConfig", "check_load", "records_frame", "run_benchmark"]
+__all__ = [
+    "BenchmarkRun",
+    "LoadConfig",
+    "check_load",
+    "records_frame",
+    "register_backend",
+    "run_benchmark",
+]

@@ -12,6 +12,7 @@ COLUMNS = [
     "request_id",
     "warmup",
     "prompt_len",
+    "server_prompt_len",
     "expected_output_len",
     "output_len",
     "success",
@@ -25,6 +26,7 @@ COLUMNS = [
     "t_scheduled_ns",
     "t_dispatch_ns",
     "t_send_ns",
+    "t_request_written_ns",
     "t_first_token_ns",
     "t_end_ns",
     "itl_ms",
@@ -47,6 +49,7 @@ def records_frame(records: list[RequestRecord]) -> pd.DataFrame:
                 "request_id": r.request_id,
                 "warmup": r.warmup,
                 "prompt_len": r.prompt_len,
+                "server_prompt_len": r.server_prompt_len,
                 "expected_output_len": r.expected_output_len,
                 "output_len": r.output_len,
                 "success": r.success,
@@ -60,6 +63,7 @@ def records_frame(records: list[RequestRecord]) -> pd.DataFrame:
                 "t_scheduled_ns": r.t_scheduled_ns,
                 "t_dispatch_ns": r.t_dispatch_ns,
                 "t_send_ns": r.t_send_ns,
+                "t_request_written_ns": r.t_request_written_ns,
                 "t_first_token_ns": r.t_first_token_ns,
                 "t_end_ns": r.t_end_ns,
                 "itl_ms": itls_ms(r).tolist(),
@@ -71,6 +75,7 @@ def records_frame(records: list[RequestRecord]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["expected_output_len"] = frame["expected_output_len"].astype("Int64")
     frame["http_status"] = frame["http_status"].astype("Int64")
+    frame["server_prompt_len"] = frame["server_prompt_len"].astype("Int64")
     for label in sorted({k for r in records for k in r.labels}):
         frame[f"label.{label}"] = [r.labels.get(label) for r in records]
     return frame

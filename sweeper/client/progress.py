@@ -21,6 +21,8 @@ class Progress:
         self._desc = desc
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # requests the bar has counted so far
+        self.shown = 0
 
     def __enter__(self) -> Progress:
         if self._enabled:
@@ -35,14 +37,13 @@ class Progress:
 
     def _run(self, interval_s: float = 0.5) -> None:
         bar = tqdm(total=self._total, desc=self._desc, unit="req", file=sys.stderr, leave=False)
-        shown = 0
         try:
             while True:
                 stopping = self._stop.wait(interval_s)
                 done = self._read_done()
-                if done > shown:
-                    bar.update(done - shown)
-                    shown = done
+                if done > self.shown:
+                    bar.update(done - self.shown)
+                    self.shown = done
                 if stopping:
                     break
         finally:

@@ -9,76 +9,32 @@ collector is frozen and paused for the run.
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import math
-import os
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 import numpy as np
 
+from sweeper.client.arrival import ArrivalClock
 from sweeper.client.backends import Backend, StreamState, get_backend
 from sweeper.client.backends.base import StreamError, finish
+from sweeper.client.benchmark_run import BenchmarkRun
 from sweeper.client.config import LoadConfig
 from sweeper.client.progress import Progress
 from sweeper.client.schedule import check_load, duration_offsets, rate_offsets, trace_offsets
+from sweeper.client.session import auth_headers, open_session, paused_gc, watch_loop
 from sweeper.client.sse import JsonLinesParser, SseParser
 from sweeper.errors import ConfigError
 from sweeper.records import RequestRecord, RequestSpec
 
 _now = time.monotonic_ns
 
-
-@dataclass
-class BenchmarkRun:
-    """Everything `sweeper.metrics` needs; timestamps are absolute monotonic ns."""
-
-    records: list[RequestRecord]
-    t_start_ns: int
-    t_end_ns: int
-    model: str
-    load: LoadConfig
-    # start of the measured window (t_start + load.warmup_s)
-    t_measure_start_ns: int = 0
-    # CPU time the client process used between t_start and t_end (all threads)
-    client_cpu_ns: int = 0
-    # planned send offsets (s from t_start) of the open-loop schedule; empty for a closed loop
-    planned_offsets_s: list[float] = field(default_factory=list)
-    # how late a 5 ms timer fired, sampled through the run: the client's own event-loop delay
-    # (what every timestamp may be late by when the client is the bottleneck)
-    loop_lag_ms: list[float] = field(default_factory=list)
-
-    @property
-    def measured(self) -> list[RequestRecord]:
-        return [r for r in self.records if not r.warmup]
-
-
-LAG_PERIOD_NS = 5_000_000
-
-
-async def watch_loop(lags: list[float], stop: asyncio.Event) -> None:
-    """Sample the event loop's delay: how late a 5 ms sleep wakes up."""
-    while not stop.is_set():
-        t = _now()
-        await asyncio.sleep(LAG_PERIOD_NS / 1e9)
-        lags.append(max(_now() - t - LAG_PERIOD_NS, 0) / 1e6)
-
-
-def auth_headers(load: LoadConfig) -> dict[str, str]:
-    """Static headers of every request; the API key is read from the env var named by the config."""
-    headers = {"Content-Type": "application/json", **load.headers}
-    if load.api_key_env:
-        key = os.environ.get(load.api_key_env)
-        if not key:
-            raise ConfigError(f"load.api_key_env: environment variable {load.api_key_env} is unset")
-        headers["Authorization"] = f"Bearer {key}"
-    return headers
+__all__ = ["BenchmarkRun", "Plan", "Sender", "make_plan", "measure", "open_session", "paused_gc",
+           "run_benchmark"]  # fmt: skip
 
 
 class Sender:
@@ -117,7 +73,8 @@ class Sender:
         assert self.session is not None
         rec.t_send_ns = _now()
         try:
-            async with self.session.post(self.url, data=body, headers=headers) as resp:
+            post = self.session.post(self.url, data=body, headers=headers, trace_request_ctx=rec)
+            async with post as resp:
                 rec.http_status = resp.status
                 if resp.status != 200:
                     detail = (await resp.read())[:300].decode(errors="replace")
@@ -129,12 +86,14 @@ class Sender:
                 else:
                     sse = "event-stream" in resp.headers.get("Content-Type", "event-stream")
                     parser = SseParser() if sse else JsonLinesParser()
+                    clock = ArrivalClock(resp)
                     async for chunk in resp.content.iter_any():
                         now = _now()
-                        for event in parser.feed(chunk):
-                            backend.on_event(event, now, rec, st)
-                    for event in parser.flush():
-                        backend.on_event(event, _now(), rec, st)
+                        for event, end in parser.feed(chunk):
+                            backend.on_event(event, clock.at(end, now), rec, st)
+                    now = _now()
+                    for event, end in parser.flush():
+                        backend.on_event(event, clock.at(end, now), rec, st)
         except StreamError as exc:
             rec.error = str(exc)
         except (TimeoutError, aiohttp.ServerTimeoutError):
@@ -163,10 +122,12 @@ class Sender:
     async def prewarm(self, connections: int) -> None:
         """Open `connections` pooled connections before the clock starts."""
         assert self.session is not None
+        headers = {k: v for k, v in self.headers.items() if k != "Content-Type"}
 
         async def touch() -> None:
             try:
-                async with self.session.get(self.base_url + "/v1/models") as resp:  # type: ignore[union-attr]
+                url = self.base_url + "/v1/models"
+                async with self.session.get(url, headers=headers) as resp:  # type: ignore[union-attr]
                     await resp.read()
             except (aiohttp.ClientError, TimeoutError):
                 pass
@@ -224,30 +185,6 @@ class Sender:
                 await self.send(rec, i % len(self.specs))
 
         await asyncio.gather(*(worker() for _ in range(cap)))
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """No collector pauses while requests are in flight (what exists now is frozen first)."""
-    gc.collect()
-    gc.freeze()
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-        gc.unfreeze()
-
-
-def open_session(load: LoadConfig, cap: int | None) -> aiohttp.ClientSession:
-    """The run's one session; its connector holds `cap` connections (unbounded without a cap)."""
-    connector = aiohttp.TCPConnector(
-        limit=cap or 0, limit_per_host=cap or 0, keepalive_timeout=60, force_close=False
-    )
-    timeout = aiohttp.ClientTimeout(total=None, sock_read=load.request_timeout_s, sock_connect=30)
-    return aiohttp.ClientSession(connector=connector, timeout=timeout)
 
 
 @dataclass

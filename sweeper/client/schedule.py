@@ -32,6 +32,9 @@ def check_load(load: LoadConfig) -> None:
         raise ConfigError(f"load.num_prompts: must be >= 1, got {load.num_prompts}")
     if load.duration_s is not None and not load.duration_s > 0:
         raise ConfigError(f"load.duration_s: must be > 0 or null, got {load.duration_s}")
+    if load.duration_s is not None and (load.ramp_up_strategy or load.schedule == "trace"):
+        what = "ramp_up_strategy" if load.ramp_up_strategy else "schedule=trace"
+        raise ConfigError(f"load.duration_s: cannot be combined with load.{what}")
     if load.warmup_requests < 0 or load.warmup_s < 0:
         raise ConfigError("load.warmup_requests / load.warmup_s: must be >= 0")
     if load.ramp_up_strategy is not None:

@@ -1,46 +1,52 @@
-"""Incremental Server-Sent-Events parser: bytes in, `data` payloads out.
+"""Incremental Server-Sent-Events (and JSON-lines) parsers: bytes in, payloads out.
 
-Works on whatever byte chunks the socket delivers (an event may be split across chunks or a
-chunk may hold many events); the caller timestamps each chunk at arrival and gives every event
-completed by that chunk the chunk's timestamp.
+They work on whatever byte chunks the socket delivers (an event may be split across chunks, a
+chunk may hold many events) and return each event's payload with the stream offset just past
+its end, so the reader can give every event the arrival time of the bytes that completed it.
 """
 
 from __future__ import annotations
 
+import re
+
+# an event ends at a blank line: LF LF, CRLF CRLF or CR CR
+_EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
+
 
 class SseParser:
-    __slots__ = ("_buf",)
+    __slots__ = ("_base", "_buf")
 
     def __init__(self) -> None:
         self._buf = b""
+        # stream offset of the first byte of _buf
+        self._base = 0
 
-    def feed(self, data: bytes) -> list[bytes]:
-        """Return the `data` payload of every event completed by `data` (comments skipped)."""
+    def feed(self, data: bytes) -> list[tuple[bytes, int]]:
+        """(`data` payload, stream offset past the event) of every event `data` completes."""
         buf = self._buf + data if self._buf else data
-        if b"\r" in buf:
-            # keep a trailing lone CR: its LF may come with the next chunk
-            tail = b"\r" if buf.endswith(b"\r") else b""
-            buf = buf[: len(buf) - len(tail)].replace(b"\r\n", b"\n").replace(b"\r", b"\n") + tail
-        if b"\n\n" not in buf:
-            self._buf = buf
-            return []
-        events = buf.split(b"\n\n")
-        self._buf = events.pop()
-        out: list[bytes] = []
-        for event in events:
-            payload = _data_of(event)
+        out: list[tuple[bytes, int]] = []
+        start = 0
+        for match in _EVENT_END.finditer(buf):
+            payload = _data_of(buf[start : match.start()])
+            start = match.end()
             if payload is not None:
-                out.append(payload)
+                out.append((payload, self._base + start))
+        self._buf = buf[start:]
+        self._base += start
         return out
 
-    def flush(self) -> list[bytes]:
-        """Payload of a last event the server ended without a blank line (connection closed)."""
+    def flush(self) -> list[tuple[bytes, int]]:
+        """A last event the server ended without a blank line (connection closed)."""
         rest, self._buf = self._buf, b""
+        end = self._base + len(rest)
+        self._base = end
         payload = _data_of(rest.rstrip(b"\r\n")) if rest.strip() else None
-        return [payload] if payload is not None else []
+        return [(payload, end)] if payload is not None else []
 
 
 def _data_of(event: bytes) -> bytes | None:
+    if b"\r" in event:
+        event = event.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     if event.startswith(b"data:") and b"\n" not in event:
         # the common case: one data line
         return event[6:] if event[5:6] == b" " else event[5:]
@@ -55,20 +61,27 @@ def _data_of(event: bytes) -> bytes | None:
 class JsonLinesParser:
     """Newline-delimited JSON streams (some in-house `/generate` services): one event a line."""
 
-    __slots__ = ("_buf",)
+    __slots__ = ("_base", "_buf")
 
     def __init__(self) -> None:
         self._buf = b""
+        self._base = 0
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes) -> list[tuple[bytes, int]]:
         buf = self._buf + data if self._buf else data
-        if b"\n" not in buf:
-            self._buf = buf
-            return []
-        lines = buf.split(b"\n")
-        self._buf = lines.pop()
-        return [line.strip() for line in lines if line.strip()]
+        out: list[tuple[bytes, int]] = []
+        start = 0
+        while (nl := buf.find(b"\n", start)) >= 0:
+            line = buf[start:nl].strip()
+            start = nl + 1
+            if line:
+                out.append((line, self._base + start))
+        self._buf = buf[start:]
+        self._base += start
+        return out
 
-    def flush(self) -> list[bytes]:
-        rest, self._buf = self._buf.strip(), b""
-        return [rest] if rest else []
+    def flush(self) -> list[tuple[bytes, int]]:
+        rest, self._buf = self._buf, b""
+        self._base += len(rest)
+        rest = rest.strip()
+        return [(rest, self._base)] if rest else []

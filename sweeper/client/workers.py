@@ -34,7 +34,7 @@ from sweeper.client.runner import (
 from sweeper.records import RequestSpec
 
 # time the parent leaves between "all workers ready" and the common start
-START_MARGIN_NS = 50_000_000
+START_MARGIN_NS = 200_000_000
 JOIN_TIMEOUT_S = 10.0
 
 
@@ -97,7 +97,10 @@ def stop_resource_tracker() -> None:
 
 
 def _recv(conn: Connection) -> Any:
-    msg = conn.recv()
+    try:
+        msg = conn.recv()
+    except EOFError:
+        raise RuntimeError("client worker exited without a result") from None
     if isinstance(msg, tuple) and len(msg) == 2 and msg[0] == "error":
         raise RuntimeError(f"client worker failed: {msg[1]}")
     return msg
@@ -113,8 +116,7 @@ async def run_in_workers(
 ) -> BenchmarkRun:
     ctx = mp.get_context("spawn")
     tracker_was_running = getattr(resource_tracker._resource_tracker, "_fd", None) is not None
-    # one finished-request counter per worker (a single writer each: no lock, so no semaphore
-    # and no resource-tracker process is needed)
+    # one finished-request counter per worker (a single writer each: no lock needed)
     done = ctx.RawArray("q", load.workers)
     loop = asyncio.get_running_loop()
     procs: list[Any] = []
@@ -125,6 +127,8 @@ async def run_in_workers(
             args = (child, done, w, base_url, model, requests, load, plan, prefix)
             proc = ctx.Process(target=worker_main, args=args, name=f"sweeper-client-{w}")
             proc.start()
+            # only the worker holds its end: a dead worker then reads as EOF here, not a hang
+            child.close()
             procs.append(proc)
             conns.append(parent)
         for conn in conns:
@@ -137,12 +141,20 @@ async def run_in_workers(
             results = await asyncio.gather(
                 *(loop.run_in_executor(None, _recv, conn) for conn in conns)
             )
+    except BaseException:
+        # interrupted or failed: the workers must not outlive the run
+        for proc in procs:
+            if proc.is_alive():
+                proc.kill()
+        raise
     finally:
         for proc in procs:
             proc.join(timeout=JOIN_TIMEOUT_S)
             if proc.is_alive():
                 proc.kill()
                 proc.join()
+        for conn in conns:
+            conn.close()
         if not tracker_was_running:
             stop_resource_tracker()
     records = [r for part in results for r in part[0]]

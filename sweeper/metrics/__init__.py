@@ -10,7 +10,7 @@ from sweeper.metrics.series import per_second
 from sweeper.metrics.summary import summarize
 
 if TYPE_CHECKING:
-    from sweeper.client.runner import BenchmarkRun
+    from sweeper.client.benchmark_run import BenchmarkRun
 
 
 def time_series(run: BenchmarkRun) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from sweeper.metrics.series import max_output_tokens_per_s, peak_concurrency
 from sweeper.records import RequestRecord
 
 if TYPE_CHECKING:
-    from sweeper.client.runner import BenchmarkRun
+    from sweeper.client.benchmark_run import BenchmarkRun
     from sweeper.schema import SloConfig
 
 
@@ -63,12 +63,19 @@ def summarize(run: BenchmarkRun, slo: SloConfig, percentiles: list[float]) -> di
     ok = [r for r in measured if r.success]
     failed = [r for r in measured if not r.success]
     duration_s = max(run.t_end_ns - run.t_measure_start_ns, 1) / 1e9
-    total_in = sum(r.prompt_len for r in ok)
+    # like vLLM: the server's prompt count where it reported one, else the dataset's
+    total_in = sum(
+        r.server_prompt_len if r.server_prompt_len is not None else r.prompt_len for r in ok
+    )
     total_out = sum(r.output_len for r in ok)
     has_slo = any(v is not None for v in (slo.ttft_ms, slo.tpot_ms, slo.e2el_ms))
     good = sum(1 for r in ok if is_good(r, slo)) if has_slo else 0
     itls = np.concatenate([itls_ms(r) for r in ok]) if ok else np.zeros(0)
-    open_loop = not math.isinf(load.request_rate) or load.ramp_up_strategy is not None
+    open_loop = (
+        not math.isinf(load.request_rate)
+        or load.ramp_up_strategy is not None
+        or load.schedule == "trace"
+    )
 
     result: dict[str, Any] = {
         "backend": load.backend,
@@ -143,21 +150,53 @@ def extras(
         ),
     }
     dispatched = [r.t_dispatch_ns for r in measured if r.t_dispatch_ns]
-    if dispatched:
+    if open_loop and dispatched:
+        # achieved vs requested: requests released / time of the last release
         span_s = (max(dispatched) - run.t_measure_start_ns) / 1e9
         out["send_rate"] = len(dispatched) / span_s if span_s > 0 else None
-    if open_loop and dispatched:
         requested = load.request_rate
         out["requested_rate"] = None if math.isinf(requested) else requested
-        achieved = out.get("send_rate")
-        if achieved and not math.isinf(requested) and load.ramp_up_strategy is None:
+        achieved = out["send_rate"]
+        fixed_rate = load.ramp_up_strategy is None and load.schedule == "rate"
+        if achieved and not math.isinf(requested) and fixed_rate:
             out["send_rate_error_pct"] = 100.0 * (achieved - requested) / requested
         late = [r.lateness_ms for r in measured if r.t_dispatch_ns]
         out.update(stats("send_lateness_ms", late, percentiles))
         out["max_send_lateness_ms"] = float(max(late))
-    queue = [r.queue_ms for r in measured if r.t_send_ns]
-    out.update(stats("queue_ms", queue, percentiles))
+        if load.concurrency is not None:
+            # open loop under a cap: time released requests waited for a free slot
+            queue = [r.queue_ms for r in measured if r.t_send_ns]
+            out.update(stats("queue_ms", queue, percentiles))
+    written = [(r.t_request_written_ns - r.t_send_ns) / 1e6 for r in measured
+               if r.t_request_written_ns]  # fmt: skip
+    if written:
+        # the client's own cost before the request leaves (inside every TTFT and E2EL)
+        out.update(stats("send_overhead_ms", written, percentiles))
+    groups = by_label(ok, duration_s, percentiles)
+    if groups:
+        out["by_label"] = groups
     if run.loop_lag_ms:
         out.update(stats("loop_lag_ms", run.loop_lag_ms, percentiles))
         out["max_loop_lag_ms"] = float(max(run.loop_lag_ms))
+    return out
+
+
+def by_label(
+    ok: list[RequestRecord], duration_s: float, percentiles: list[float]
+) -> dict[str, dict[str, float]]:
+    """Per label value (`prefix=3`, `priority_class=high`, ...): completed, output tok/s and
+    TTFT / E2EL statistics of the successful requests that carry it."""
+    groups: dict[str, list[RequestRecord]] = {}
+    for r in ok:
+        for key, value in r.labels.items():
+            groups.setdefault(f"{key}={value}", []).append(r)
+    out: dict[str, dict[str, float]] = {}
+    for name, recs in sorted(groups.items()):
+        row: dict[str, float] = {
+            "completed": len(recs),
+            "output_throughput": sum(r.output_len for r in recs) / duration_s,
+        }
+        row.update(stats("ttft_ms", [ttft_ms(r) for r in recs], percentiles))
+        row.update(stats("e2el_ms", [e2el_ms(r) for r in recs], percentiles))
+        out[name] = row
     return out

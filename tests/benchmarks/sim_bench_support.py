@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -16,45 +14,14 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.benchmarks.sim_process import running_sim
 
-
-@contextmanager
-def sim_server(*args: str) -> Iterator[str]:
-    """Yields the base URL of a running simulator; SIGTERM (then SIGKILL of the group) at exit."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    argv = [sys.executable, "-m", "launchers.sim", "--port", str(port), "--log-level", "WARNING"]
-    proc = subprocess.Popen([*argv, *args], cwd=REPO, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"simulator exited with {proc.returncode}")
-            try:
-                with urllib.request.urlopen(base + "/health", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("simulator not ready in 30 s")
-            time.sleep(0.05)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+# the simulator under test, started by sweeper's own process machinery
+sim_server = running_sim
 
 
 def get_json(url: str) -> Any:
@@ -139,10 +106,12 @@ async def _one(
     tokens = 0
     async with session.post(base + "/v1/completions", json=body) as resp:
         resp.raise_for_status()
-        async for line in resp.content:
-            if not line.startswith(b"data: {"):
-                continue
-            n = line.count(b" tok")
+        # bytes, not lines: the generated text is " tok" per token, counted in place (with the
+        # previous read's last 3 bytes, so a token split across reads counts once)
+        tail = b""
+        async for data in resp.content.iter_any():
+            n = (tail + data).count(b" tok")
+            tail = data[-3:]
             if n and not first:
                 first = time.monotonic_ns()
             tokens += n

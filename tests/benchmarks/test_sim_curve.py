@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sim_bench_support import closed_loop, get_json, sim_server
+
+from tests.benchmarks.sim_bench_support import closed_loop, get_json, sim_server
 
 CONCURRENCY = (1, 8, 32, 128, 512)
 INPUT_LEN, OUTPUT_LEN = 256, 128

@@ -1,6 +1,7 @@
 """An OpenAI-like server whose streams go wrong on purpose, for the fault-injection suite.
 
 python -m tests.helpers.bad_sse_server PORT [--argv-out PATH] [--model NAME] [--modes a,b,...]
+    [--require-key-env NAME]
 
 Request number i (0-based) of /v1/completions gets mode `modes[i % len(modes)]`:
   good        a well-formed vLLM stream: 4 chunks with continuous usage, usage chunk, [DONE]
@@ -8,12 +9,14 @@ Request number i (0-based) of /v1/completions gets mode `modes[i % len(modes)]`:
   truncated   the stream ends inside a JSON event (the chunked body itself ends cleanly)
   no_usage    a well-formed stream without any usage field, then [DONE]
 --argv-out writes this process's argv as JSON (to check that values reach argv verbatim).
+--require-key-env answers 401 unless `Authorization: Bearer $NAME` (the key from its env) came.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -39,7 +42,7 @@ def usage_chunk(n: int) -> bytes:
     return b"data: " + json.dumps({"choices": [], "usage": usage}).encode() + b"\n\n"
 
 
-def build_app(model: str, modes: list[str]) -> web.Application:
+def build_app(model: str, modes: list[str], key: str | None = None) -> web.Application:
     counter = {"n": 0}
 
     async def health(request: web.Request) -> web.Response:
@@ -50,6 +53,8 @@ def build_app(model: str, modes: list[str]) -> web.Application:
 
     async def completions(request: web.Request) -> web.StreamResponse:
         await request.read()
+        if key is not None and request.headers.get("Authorization") != f"Bearer {key}":
+            return web.json_response({"error": "missing or wrong API key"}, status=401)
         mode = modes[counter["n"] % len(modes)]
         counter["n"] += 1
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
@@ -85,7 +90,13 @@ def main() -> None:
     ap.add_argument("--argv-out")
     ap.add_argument("--model", default="bad-model")
     ap.add_argument("--modes", default=",".join(MODES))
+    ap.add_argument("--require-key-env")
     args = ap.parse_args()
+    key = None
+    if args.require_key_env:
+        key = os.environ.get(args.require_key_env)
+        if not key:
+            sys.exit(f"{args.require_key_env} is unset")
     if args.argv_out:
         Path(args.argv_out).write_text(json.dumps(sys.argv[1:]))
     modes = args.modes.split(",")
@@ -93,7 +104,11 @@ def main() -> None:
     if unknown:
         sys.exit(f"unknown modes: {sorted(unknown)}")
     web.run_app(
-        build_app(args.model, modes), host="127.0.0.1", port=args.port, print=None, access_log=None
+        build_app(args.model, modes, key),
+        host="127.0.0.1",
+        port=args.port,
+        print=None,
+        access_log=None,
     )
 
 

@@ -37,3 +37,12 @@ def test_rate_and_goodput_lines_appear_when_set() -> None:
     text = result_block(s, "T")
     assert "Request rate configured (RPS):           5.00" in text
     assert "Request goodput (req/s):                 3.50" in text
+
+
+def test_client_section_and_busy_warning() -> None:
+    s = summary()
+    s["sweeper"] |= {"client_cpu_us_per_output_token": 25.0, "p99_loop_lag_ms": 2.0}
+    text = result_block(s, "T")
+    assert "Client CPU per output token (us):        25.00" in text and "note:" not in text
+    s["sweeper"]["p99_loop_lag_ms"] = 42.0
+    assert "try load.workers" in result_block(s, "T")

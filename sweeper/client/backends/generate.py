@@ -54,7 +54,8 @@ class GenerateBackend(Backend):
         }
         if spec.output_len is not None:
             body["max_tokens"] = spec.output_len
-        if self.load.ignore_eos:
+        if self.load.ignore_eos and spec.output_len is not None:
+            # exact length only where one was asked for (else it would run to max_model_len)
             body["ignore_eos"] = True
         return self.merged(body, spec)
 

@@ -23,7 +23,8 @@ class OpenAICompletionsBackend(Backend):
             if self.load.continuous_usage_stats:
                 options["continuous_usage_stats"] = True
             body["stream_options"] = options
-        if self.load.ignore_eos:
+        if self.load.ignore_eos and spec.output_len is not None:
+            # exact length only where one was asked for (else it would run to max_model_len)
             body["ignore_eos"] = True
         return self.merged(body, spec)
 
@@ -39,11 +40,13 @@ class OpenAICompletionsBackend(Backend):
             return
         data = json_loads(payload)
         if "error" in data and not data.get("choices"):
-            err = data["error"]
-            msg = err.get("message", err) if isinstance(err, dict) else err
-            raise StreamError(f"server_error: {msg}")
+            raise StreamError(f"server_error: {_message(data['error'])}")
         usage = data.get("usage")
-        cumulative = usage.get("completion_tokens") if usage else None
+        cumulative = None
+        if usage:
+            cumulative = usage.get("completion_tokens")
+            if rec.server_prompt_len is None:
+                rec.server_prompt_len = usage.get("prompt_tokens")
         choices = data.get("choices")
         if choices:
             if not self.load.continuous_usage_stats:
@@ -55,9 +58,12 @@ class OpenAICompletionsBackend(Backend):
 
     def on_response(self, payload: bytes, now_ns: int, rec: RequestRecord, st: StreamState) -> None:
         data = json_loads(payload)
+        if "error" in data and not data.get("choices"):
+            raise StreamError(f"server_error: {_message(data['error'])}")
         choices = data.get("choices") or [{}]
         usage = data.get("usage") or {}
         tokens = usage.get("completion_tokens")
+        rec.server_prompt_len = usage.get("prompt_tokens")
         note_content(rec, st, now_ns, self.text_of(choices[0]), tokens)
         if tokens is not None:
             st.usage_tokens = tokens
@@ -79,3 +85,8 @@ class OpenAIChatBackend(OpenAICompletionsBackend):
         return (part.get("content") or "") + (
             part.get("reasoning_content") or part.get("reasoning") or ""
         )
+
+
+def _message(error: Any) -> str:
+    text = error.get("message", error) if isinstance(error, dict) else error
+    return " ".join(str(text).split())[:300]

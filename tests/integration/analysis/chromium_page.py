@@ -33,6 +33,8 @@ CHROMIUM_FLAGS = (
 class PageResult:
     errors: list[str] = field(default_factory=list)
     value: Any = None
+    # every URL the page asked for (the page itself included)
+    requests: list[str] = field(default_factory=list)
 
 
 def chromium_binary() -> str | None:
@@ -120,7 +122,7 @@ async def inspect_page(base: str, page: Path, expression: str, settle_s: float) 
         target = next(t for t in targets if t.get("type") == "page")
         async with http.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0) as ws:
             tools = DevTools(ws)
-            for domain in ("Runtime", "Log", "Page"):
+            for domain in ("Runtime", "Log", "Page", "Network"):
                 await tools.call(f"{domain}.enable")
             await tools.call("Page.navigate", url=page.resolve().as_uri())
             await tools.wait_for("Page.loadEventFired", timeout=60)
@@ -128,7 +130,14 @@ async def inspect_page(base: str, page: Path, expression: str, settle_s: float) 
             result = await tools.call("Runtime.evaluate", expression=expression, returnByValue=True)
             errors = [e for e in map(error_text, tools.events) if e]
             value = result.get("result", {}).get("value")
-            return PageResult(errors, json.loads(value) if isinstance(value, str) else value)
+            requests = [
+                e["params"]["request"]["url"]
+                for e in tools.events
+                if e.get("method") == "Network.requestWillBeSent"
+            ]
+            return PageResult(
+                errors, json.loads(value) if isinstance(value, str) else value, requests
+            )
 
 
 def load_page(binary: str, page: Path, expression: str, settle_s: float = 1.0) -> PageResult:

@@ -14,7 +14,7 @@ from mlflow.tracking import MlflowClient
 from analysis.__main__ import main
 from analysis.frame import SOURCE_COLUMNS
 from analysis.loader import load_experiment, load_sweep
-from analysis.report import build_report, make_report
+from analysis.report import build_report, make_report, report_at_sweep_end
 from analysis.sync import sync_sweep_dirs
 from analysis.synthetic import SyntheticGrid, write_sweep
 
@@ -31,6 +31,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[Path]]:
     uri = f"sqlite:///{root}/mlflow.db"
     outcome = sync_sweep_dirs([first, second], uri, "sweeper")
     assert len(outcome.created) == 12
+    assert (root / "mlartifacts").is_dir()  # artifacts beside the store, not in the cwd
     return uri, [first, second]
 
 
@@ -45,6 +46,22 @@ def test_same_frame_from_mlflow_and_from_dirs(store: tuple[str, list[Path]]) -> 
             from_dirs.runs.drop(columns=list(SOURCE_COLUMNS)),
             from_mlflow.runs.drop(columns=list(SOURCE_COLUMNS)),
         )
+
+
+def test_sql_fast_path_equals_the_mlflow_client(store: tuple[str, list[Path]]) -> None:
+    uri, _ = store
+    for name in ("sweep-2026-11-21_06-00-00", "sweep-2026-11-21_06-45-00"):
+        fast = load_sweep(name, tracking_uri=uri)
+        slow = load_sweep(name, tracking_uri=uri, fast=False)
+        assert (fast.name, fast.sweep_run_id, fast.sweep_dir) == (
+            slow.name,
+            slow.sweep_run_id,
+            slow.sweep_dir,
+        )
+        pd.testing.assert_frame_equal(fast.runs, slow.runs)
+    pd.testing.assert_frame_equal(
+        load_experiment(uri, "sweeper"), load_experiment(uri, "sweeper", fast=False)
+    )
 
 
 def test_sweep_by_run_id_and_whole_experiment(store: tuple[str, list[Path]]) -> None:
@@ -100,3 +117,50 @@ def test_export_cli_from_mlflow(store: tuple[str, list[Path]], tmp_path: Path) -
     frame = pd.read_parquet(out)
     assert len(frame) >= 12 and frame["run_id"].notna().all()
     assert "metrics.output_throughput" in frame.columns
+
+
+def test_report_at_sweep_end_logs_to_the_given_run(
+    store: tuple[str, list[Path]], tmp_path: Path
+) -> None:
+    uri, dirs = store
+    copy = tmp_path / "2026-11-21" / "06-45-00"
+    shutil.copytree(dirs[1], copy)
+    sweep = load_sweep("sweep-2026-11-21_06-45-00", tracking_uri=uri)
+    html = report_at_sweep_end(copy, tracking_uri=uri, sweep_run_id=sweep.sweep_run_id)
+    assert html == copy / "report" / "report.html" and html.is_file()
+    logged = {a.path for a in MlflowClient(uri).list_artifacts(sweep.sweep_run_id, "report")}
+    assert "report/latency.png" in logged
+
+
+def test_report_at_sweep_end_never_raises(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    empty = tmp_path / "2026-11-21" / "08-00-00"
+    (empty / "0").mkdir(parents=True)
+    assert report_at_sweep_end(empty, tracking_uri=None) is None
+    assert "report for" in caplog.text and "not written" in caplog.text
+
+
+def test_sync_cli_finds_sweeps_under_a_root(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = tmp_path / "sweeps"
+    write_sweep(root, SyntheticGrid(profiles=["fast"], concurrencies=[1, 2], with_files=False))
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    assert main(["sync", str(root), "--tracking-uri", uri]) == 0
+    assert "synced 2 job dir(s)" in capsys.readouterr().out
+    assert main(["sync", str(root), "--tracking-uri", uri]) == 0
+    assert "synced 0 job dir(s)" in capsys.readouterr().out
+    assert len(load_sweep("sweep-2026-11-21_06-00-00", tracking_uri=uri).runs) == 2
+
+
+def test_deleted_runs_are_left_out_by_both_readers(tmp_path: Path) -> None:
+    sweep_dir = write_sweep(
+        tmp_path / "sweeps",
+        SyntheticGrid(profiles=["fast"], concurrencies=[1, 2, 4], with_files=False),
+    )
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    sync_sweep_dirs([sweep_dir], uri, "sweeper", artifacts=False)
+    runs = load_sweep("sweep-2026-11-21_06-00-00", tracking_uri=uri).runs
+    MlflowClient(uri).delete_run(runs["run_id"].iloc[1])
+    for fast in (True, False):
+        left = load_sweep("sweep-2026-11-21_06-00-00", tracking_uri=uri, fast=fast).runs
+        assert left["job_num"].tolist() == [0, 2]

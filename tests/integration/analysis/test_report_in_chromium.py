@@ -21,8 +21,11 @@ def test_report_html_loads_without_console_errors(tmp_path: Path) -> None:
         pytest.fail("chromium not installed: apt-get install -y chromium")
     sweep = load_sweep(write_sweep(tmp_path / "sweeps", SyntheticGrid()))
     report = make_report(sweep, tmp_path / "report", pngs=False)
+    page = report.html.read_text()
+    assert "<script src=" not in page  # self-contained: plotly.js inlined, nothing fetched
     result = load_page(binary, report.html, PLOTS_JS)
     assert result.errors == []
+    assert [u for u in result.requests if not u.startswith(("file:", "data:"))] == []
     drawn = {name: (traces, svgs) for name, traces, svgs in result.value}
     expected = {
         f"fig-{spec.key}": sum(len(p.series) for p in spec.all_panels()) for spec in report.figures

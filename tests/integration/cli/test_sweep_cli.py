@@ -74,7 +74,7 @@ def test_dead_external_server_is_one_line_error(tmp_path: Path) -> None:
 
 def test_sigint_mid_sweep_stops_server_and_marks_sweep_killed(tmp_path: Path) -> None:
     sweep = Sweep(tmp_path)
-    args = sweep.args("-m", "concurrency=1,2", "num_prompts=100000", "server.profile=fast")
+    args = sweep.args("-m", "concurrency=1,2", "num_prompts=20000", "server.profile=fast")
     proc = subprocess.Popen(
         args,
         cwd=Path(__file__).resolve().parents[3],

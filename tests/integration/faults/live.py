@@ -7,6 +7,8 @@ import os
 import subprocess
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,3 +84,51 @@ def read_result(job_dir: Path) -> dict[str, Any]:
 
 def job_dirs(sweep_dir: Path) -> list[Path]:
     return sorted((p for p in sweep_dir.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+
+
+@dataclass
+class Done:
+    """A finished CLI run started by `run_all`."""
+
+    sweep: Sweep
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_s: float
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_all(
+    runs: dict[str, tuple[Sweep, tuple[str, ...]]],
+    env: dict[str, str] | None = None,
+    timeout: float = 240,
+) -> dict[str, Done]:
+    """Start every `python -m sweeper` run at once (the suite's time goes to waiting: timeouts,
+    server starts), then wait for each; all are reaped whatever happens."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env.pop("SWEEPER_SWEEP_RUN_ID", None)
+    started = {}
+    for name, (sweep, overrides) in runs.items():
+        proc = subprocess.Popen(
+            sweep.args(*overrides), cwd=REPO, env=full_env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+        started[name] = (sweep, proc, time.monotonic())
+
+    def finish(name: str) -> Done:
+        sweep, proc, t0 = started[name]
+        out, err = proc.communicate(timeout=timeout)
+        return Done(sweep, proc.returncode, out, err, time.monotonic() - t0)
+
+    try:
+        with ThreadPoolExecutor(len(started)) as pool:
+            futures = {name: pool.submit(finish, name) for name in started}
+            return {name: f.result() for name, f in futures.items()}
+    finally:
+        for _, proc, _ in started.values():
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()

@@ -25,8 +25,8 @@ EXPECTED: dict[str, tuple[str, str]] = {
     ),
     "stall": (
         "Server stalls (sends no bytes)",
-        "the request fails after `load.request_timeout_s` (`timeout`); the job ends within "
-        "timeout + grace",
+        "the request fails after `load.request_timeout_s` without a byte (`timeout`); the job "
+        "ends within that timeout + grace",
     ),
     "http_errors": (
         "HTTP 429/500 bursts, streams cut mid-response",
@@ -41,6 +41,11 @@ EXPECTED: dict[str, tuple[str, str]] = {
     "mlflow_dead": (
         "MLflow unreachable (`tracking.uri` at a dead port)",
         "jobs complete with their files intact; one warning per run within seconds; exit code 0",
+    ),
+    "mlflow_silent": (
+        "MLflow accepts connections but never answers",
+        "each tracking call gives up after `tracking.timeout_s` (default 10 s, no retries); "
+        "the job completes, warning after the timeout",
     ),
     "analysis_sync": (
         "… then `python -m analysis` and `python -m analysis sync`",
@@ -63,13 +68,32 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "Job killed while writing its files",
         "files are written to a temp file and renamed: never a half-written `result.json`",
     ),
-    "unknown_key": ("Unknown key (`nosuchkey=1`, `+slo.foo=1`)", "one-line error naming the key"),
-    "wrong_type": ("Wrong type (`concurrency=abc`)", "one-line error naming the key"),
-    "negative": ("Negative concurrency", "one-line error, job FAILED before any server starts"),
-    "empty_dataset": ("Empty dataset file", "one-line error naming the file"),
-    "corrupt_dataset": ("Corrupt dataset file", "one-line error naming the file and line"),
-    "no_tokenizer": ("Missing tokenizer path", "one-line error naming `model.tokenizer`"),
-    "unknown_slo": ("Unknown SLO key (`slo.foo=1`)", "one-line error naming the key"),
+    "unknown_key": (
+        "Unknown key (`nosuchkey=1`, `+load.nosuch=1`)",
+        "one line naming the key, before any server starts (exit 2 at composition; a key "
+        "added with `+` fails the job)",
+    ),
+    "wrong_type": ("Wrong type (`concurrency=abc`)", "one line naming the key and value (exit 2)"),
+    "negative": (
+        "Negative concurrency",
+        "the job FAILED in one line (`concurrency: must be >= 1`), before any server starts",
+    ),
+    "empty_dataset": (
+        "Empty dataset file",
+        "the job FAILED in one line naming the file, before any server starts",
+    ),
+    "corrupt_dataset": (
+        "Corrupt dataset file",
+        "the job FAILED in one line naming the file and line, before any server starts",
+    ),
+    "no_tokenizer": (
+        "Missing tokenizer path",
+        "the job FAILED in one line naming `model.tokenizer`, before any server starts",
+    ),
+    "unknown_slo": (
+        "Unknown SLO key (`slo.foo=1`, `+slo.foo=1`)",
+        "one line naming the key, before any server starts",
+    ),
     "api_key": (
         "API key given through the environment",
         "sent to the server only; nowhere in MLflow params, tags, artifacts, job dirs or logs",
@@ -79,7 +103,11 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "Config values with shell metacharacters",
         "reach the server's argv verbatim (argv list, no shell)",
     ),
-    "leftovers": ("After the whole suite", "no process started by sweeper remains"),
+    "leftovers": (
+        "After any of the above",
+        "no process started by sweeper remains (servers run in their own process group: "
+        "SIGTERM, then SIGKILL of the group)",
+    ),
 }
 
 

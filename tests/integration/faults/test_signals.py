@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import time
-from pathlib import Path
+from dataclasses import dataclass
 
 import pandas as pd
 import psutil
@@ -20,15 +20,55 @@ from tests.integration.faults.live import LiveRun, job_dirs, read_result, wait_f
 SWEEP = ("-m", "num_prompts=8,100000", "concurrency=4", "server.profile=fast")
 
 
-def start_mid_sweep(sweep: Sweep, *extra: str) -> tuple[LiveRun, list[psutil.Process]]:
-    run = LiveRun(sweep, *SWEEP, *extra)
-    job1 = sweep.sweep_dir / "1"
-    wait_for(lambda: job1.exists() or run.proc.poll() is not None, 90, "job 1 to start")
-    assert run.proc.poll() is None, run.output[-3000:]
-    servers = sim_processes(str(sweep.root))
-    assert servers, "no simulator running"
-    time.sleep(1.5)  # job 1 is mid-benchmark
-    return run, servers
+@dataclass
+class Signalled:
+    sweep: Sweep
+    run: LiveRun
+    servers: list[psutil.Process]
+    listening: set[str]
+    code: int
+    took_s: float
+    # servers still alive 5 s (10 s after SIGKILL) after the sweeper exited
+    alive: list[psutil.Process]
+
+
+@pytest.fixture(scope="module")
+def signalled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Signalled]:
+    """Three sweeps at once, each signalled while its job 1 is mid-benchmark."""
+    extra = {"SIGINT": (), "SIGTERM": (), "SIGKILL": ("tracking=none",)}
+    sweeps = {name: Sweep(tmp_path_factory.mktemp(name)) for name in extra}
+    runs = {name: LiveRun(sweeps[name], *SWEEP, *extra[name]) for name in extra}
+    try:
+        for name, run in runs.items():
+            job1 = sweeps[name].sweep_dir / "1"
+            wait_for(
+                lambda j=job1, r=run: j.exists() or r.proc.poll() is not None, 120, "job 1 to start"
+            )
+            assert run.proc.poll() is None, run.output[-3000:]
+        time.sleep(1.5)  # every job 1 is mid-benchmark
+        seen = {}
+        for name, run in runs.items():
+            servers = sim_processes(str(sweeps[name].root))
+            assert servers, "no simulator running"
+            listening = {
+                c.laddr.ip
+                for p in servers
+                for c in p.net_connections(kind="inet")
+                if c.status == psutil.CONN_LISTEN
+            }
+            run.proc.send_signal(getattr(signal, name))
+            seen[name] = (servers, listening, time.monotonic())
+        out = {}
+        for name, run in runs.items():
+            servers, listening, t0 = seen[name]
+            code = run.wait(timeout=30)
+            took = time.monotonic() - t0
+            _, alive = psutil.wait_procs(servers, timeout=10 if name == "SIGKILL" else 5)
+            out[name] = Signalled(sweeps[name], run, servers, listening, code, took, alive)
+        return out
+    finally:
+        for run in runs.values():
+            run.kill()
 
 
 def job_files_intact(sweep: Sweep) -> tuple[dict, list[str]]:
@@ -46,46 +86,34 @@ def job_files_intact(sweep: Sweep) -> tuple[dict, list[str]]:
     return done, bad
 
 
-@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize(("name", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
 def test_signal_mid_sweep_stops_servers_keeps_finished_jobs(
-    tmp_path: Path, fault_row: RecordRow, sig: signal.Signals, code: int
+    signalled: dict[str, Signalled], fault_row: RecordRow, name: str, code: int
 ) -> None:
-    sweep = Sweep(tmp_path)
-    run, servers = start_mid_sweep(sweep)
-    with run:
-        listening = {
-            c.laddr.ip
-            for p in servers
-            for c in p.net_connections(kind="inet")
-            if c.status == psutil.CONN_LISTEN
-        }
-        run.proc.send_signal(sig)
-        t0 = time.monotonic()
-        rc = run.wait(timeout=30)
-        took = time.monotonic() - t0
-    _, alive = psutil.wait_procs(servers, timeout=5)
+    s = signalled[name]
+    sweep = s.sweep
     done, bad = job_files_intact(sweep)
     client = MlflowClient(sweep.uri)
     exp = client.get_experiment_by_name("sweeper")
     runs = client.search_runs([exp.experiment_id])
-    parent = [r.info.status for r in runs if r.data.tags["sweeper.kind"] == "sweep"]
     kinds = {r.info.run_id: r.data.tags["sweeper.kind"] for r in runs}
+    parent = [r.info.status for r in runs if kinds[r.info.run_id] == "sweep"]
     jobs = {
         r.data.tags["sweeper.job_num"]: r.info.status for r in runs if kinds[r.info.run_id] == "job"
     }
     interrupted = read_result(sweep.sweep_dir / "1")["sweeper"]["status"]
     fault_row(
-        sig.name.lower(),
-        f"exit {rc} after {took:.1f} s; {len(alive)} server(s) alive; sweep run {parent}, "
-        f"job runs {jobs}; job 0 result intact ({done['completed']} completed), job 1 "
-        f"{interrupted}; temp/partial files: {bad or 'none'}",
+        name.lower(),
+        f"exit {s.code} after {s.took_s:.1f} s; {len(s.alive)} server(s) alive; sweep run "
+        f"{parent}, job runs {jobs}; job 0 result intact ({done['completed']} completed), "
+        f"job 1 {interrupted}; temp/partial files: {bad or 'none'}",
     )
-    if sig == signal.SIGTERM:
-        fault_row("bind", f"simulator listening on {sorted(listening)}")
-        assert listening == {"127.0.0.1"}
-    assert rc == code, run.output[-3000:]
-    assert took < 15
-    assert not alive and not sim_processes(str(tmp_path))
+    if name == "SIGTERM":
+        fault_row("bind", f"simulator listening on {sorted(s.listening)}")
+        assert s.listening == {"127.0.0.1"}
+    assert s.code == code, s.run.output[-3000:]
+    assert s.took_s < 15
+    assert not s.alive and not sim_processes(str(sweep.root))
     assert parent == ["KILLED"]
     assert jobs == {"0": "FINISHED", "1": "KILLED"}
     assert done["sweeper"]["status"] == "FINISHED" and done["completed"] == 8
@@ -93,21 +121,16 @@ def test_signal_mid_sweep_stops_servers_keeps_finished_jobs(
     assert not bad
 
 
-def test_sigkill_mid_sweep_server_dies_with_sweeper(tmp_path: Path, fault_row: RecordRow) -> None:
-    sweep = Sweep(tmp_path)
-    run, servers = start_mid_sweep(sweep, "tracking=none")
-    with run:
-        run.proc.send_signal(signal.SIGKILL)
-        rc = run.wait(timeout=10)
-    t0 = time.monotonic()
-    _, alive = psutil.wait_procs(servers, timeout=10)
-    took = time.monotonic() - t0
-    done, bad = job_files_intact(sweep)
+def test_sigkill_mid_sweep_server_dies_with_sweeper(
+    signalled: dict[str, Signalled], fault_row: RecordRow
+) -> None:
+    s = signalled["SIGKILL"]
+    done, bad = job_files_intact(s.sweep)
     fault_row(
         "sigkill",
-        f"exit {rc}; server gone {took:.1f} s later ({len(alive)} alive); job 0 result intact "
-        f"({done['completed']} completed); temp/partial files: {bad or 'none'}",
+        f"exit {s.code}; {len(s.alive)} server(s) still alive (waited up to 10 s); job 0 "
+        f"result intact ({done['completed']} completed); temp/partial files: {bad or 'none'}",
     )
-    assert rc == -signal.SIGKILL
-    assert not alive and not sim_processes(str(tmp_path))
+    assert s.code == -signal.SIGKILL
+    assert not s.alive and not sim_processes(str(s.sweep.root))
     assert done["completed"] == 8 and not bad

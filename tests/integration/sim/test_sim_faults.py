@@ -9,8 +9,9 @@ import time
 from pathlib import Path
 
 import aiohttp
-from conftest import run_sim
-from sse_client import Received, stream
+
+from tests.integration.sim.sim_harness import run_sim
+from tests.integration.sim.sse_client import Received, stream
 
 BODY = {"prompt": "a b c d", "max_tokens": 20, "ignore_eos": True, "stream": True}
 

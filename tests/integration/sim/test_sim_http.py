@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 
 import aiohttp
-from conftest import SimProcess, run_sim
 from prometheus_client.parser import text_string_to_metric_families
-from sse_client import Received, stream
+
+from tests.integration.sim.sim_harness import SimProcess, run_sim
+from tests.integration.sim.sse_client import Received, stream
 
 COMPLETIONS = "/v1/completions"
 CHAT = "/v1/chat/completions"
@@ -210,3 +211,33 @@ def test_multi_token_chunks(tmp_path: Path) -> None:
     assert [text.count(" tok") for text in got.chunk_texts] == [4, 4, 2]
     assert truth["chunk_tokens"] == [4, 4, 2]
     assert got.usage is not None and got.usage["completion_tokens"] == 10
+
+
+def test_client_disconnect_aborts_the_request(fast_sim: SimProcess) -> None:
+    body = {"prompt": PROMPT, "max_tokens": 4000, "ignore_eos": True, "stream": True}
+
+    async def read_three_chunks_and_leave() -> None:
+        async with aiohttp.ClientSession() as session:
+            resp = await session.post(
+                fast_sim.base + COMPLETIONS, json=body, headers={"x-request-id": "leaver"}
+            )
+            seen = 0
+            async for _ in resp.content.iter_any():
+                seen += 1
+                if seen >= 3:
+                    break
+            resp.close()  # drops the connection mid-stream
+
+    asyncio.run(read_three_chunks_and_leave())
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        values = metric_values(fast_sim.get("/metrics")[1].decode())
+        if values["vllm:num_requests_running"] == 0:
+            break
+        time.sleep(0.05)
+    assert values["vllm:num_requests_running"] == 0
+    assert values["vllm:request_success_total:abort"] == 1
+    assert values["vllm:kv_cache_usage_perc"] == 0.0
+    truth = json.loads(fast_sim.get("/sim/requests?request_id=leaver")[1])[0]
+    assert truth["status"] == 499 and truth["finish_reason"] == "abort"
+    assert 0 < truth["output_tokens"] < 4000

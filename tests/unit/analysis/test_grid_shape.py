@@ -29,6 +29,8 @@ def test_user_choices_win_and_unknown_param_is_named(grid_2x3: Sweep) -> None:
     assert shape.facet == "params.server.profile"
     with pytest.raises(AnalysisError, match="param 'nope' is not in the runs"):
         grid_shape(grid_2x3.runs, x="nope")
+    with pytest.raises(AnalysisError, match=r"server.profile is not numeric \(fast, slow\)"):
+        grid_shape(grid_2x3.runs, x="server.profile")
 
 
 def test_rate_axis_draws_inf_beyond_the_largest_rate() -> None:

@@ -1,23 +1,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 
-from analysis.params import cast_column, flatten, parse_scalar, stringify
-
-
-def test_flatten_dotted_keys_keeps_lists_and_empty_dicts_as_leaves() -> None:
-    flat = flatten({"a": 1, "b": {"c": None, "d": {"e": [1, 2]}}, "f": {}})
-    assert flat == {"a": 1, "b.c": None, "b.d.e": [1, 2], "f": {}}
-
-
-def test_stringify_matches_mlflow_param_strings() -> None:
-    assert stringify(math.inf) == "inf"
-    assert stringify(None) == "None"
-    assert stringify(8) == "8"
-    assert stringify(0.5) == "0.5"
-    assert stringify(True) == "True"
+from analysis.load_dirs import read_config_params
+from analysis.params import cast_column, parse_scalar
 
 
 def test_parse_scalar_each_kind() -> None:
@@ -51,3 +40,27 @@ def test_all_none_column_is_object_of_none() -> None:
     col = cast_column(["None", "None"])
     assert col.isna().all()
     assert isinstance(col, pd.Series)
+
+
+def test_hydra_config_becomes_params_like_the_job_logs_them(tmp_path: Path) -> None:
+    """Hydra's .hydra/config.yaml is unresolved; interpolations resolve, runtime-only ones
+    (`${now:...}`) keep their text, lists become JSON, secrets are dropped."""
+    (tmp_path / ".hydra").mkdir()
+    (tmp_path / ".hydra" / "config.yaml").write_text(
+        "concurrency: 8\nrequest_rate: .inf\nseed: 5\nrepeat: 2\n"
+        "run_seed: ${add:${seed},${repeat}}\n"
+        "load:\n  concurrency: ${concurrency}\n  stamp: ${now:%H}\n  headers: {}\n"
+        "server:\n  env:\n    HF_TOKEN: hunter2\n  api_key_env: MY_KEY\n"
+        "percentiles: [50.0, 99.0]\ndataset:\n  names: [a, b]\n"
+    )
+    params = read_config_params(tmp_path)
+    assert params["load.concurrency"] == "8"
+    assert params["run_seed"] == "7"  # sweeper's ${add:...} resolver
+    assert params["request_rate"] == "inf"
+    assert params["load.stamp"] == "${now:%H}"
+    assert params["load.headers"] == "{}"
+    assert params["percentiles"] == "[50.0, 99.0]"
+    assert params["dataset.names"] == '["a", "b"]'
+    assert params["server.api_key_env"] == "MY_KEY"
+    assert "server.env.HF_TOKEN" not in params
+    assert "hunter2" not in str(params)

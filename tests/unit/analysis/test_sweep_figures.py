@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ from analysis.render_html import to_plotly
 from analysis.render_png import to_matplotlib
 from analysis.report import Report, make_report
 from analysis.spec import FigureSpec
+from analysis.synthetic import SyntheticGrid, write_sweep
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +72,9 @@ def test_pareto_one_marker_per_run_and_a_frontier(report: Report, grid_2x3: Swee
     per_gpu = runs["metrics.output_throughput"].to_numpy()
     for x, y in zip(front.x, front.y, strict=True):  # nothing beats a frontier point on both
         assert not np.any((per_user > x) & (per_gpu > y))
+    assert front.hover is not None and len(front.hover) == len(front.x)
+    page = report.html.read_text()
+    assert "Pareto-optimal runs" in page and all(h in page for h in front.hover)
 
 
 def test_goodput_has_slo_lines(report: Report) -> None:
@@ -96,6 +102,11 @@ def test_renderers_draw_every_series(report: Report) -> None:
     spec = figure(report, "latency")
     fig = to_plotly(spec)
     assert len(fig.data) == 24
+    # one colour per profile in every panel; the percentiles differ by dash only
+    colors = {(t.name.split(" (")[0], t.line.color) for t in fig.data}
+    assert len(colors) == 2
+    assert {t.line.dash for t in fig.data} == {"solid", "dash", "dot"}
+    assert sum(bool(t.showlegend) for t in fig.data) == 6
     mpl = to_matplotlib(spec)
     assert sum(len(ax.get_lines()) for ax in mpl.axes) == 24
     goodput = to_matplotlib(figure(report, "goodput"))
@@ -122,6 +133,7 @@ def test_repeats_average_with_error_bars(repeated_dir: Path, tmp_path: Path) -> 
     series = figure(report, "throughput").panel("output throughput").series
     assert len(series) == 1 and series[0].x == [1.0, 8.0]
     assert series[0].error is not None and all(e > 0 for e in series[0].error)
+    assert "mean of up to 3 runs" in figure(report, "latency").note
     assert "no requests.parquet" in figure(report, "cdf").note
 
 
@@ -131,3 +143,48 @@ def test_pareto_front_by_hand() -> None:
     # (2.5, 3) is beaten by nothing; (1, 5), (2, 4), (3, 1), (0.5, 6) neither
     assert pareto_front(x, y) == [4, 0, 1, 3, 2]
     assert pareto_front(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == [1]
+
+
+def test_failed_jobs_leave_the_curves_and_are_named(grid_2x3_dir: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "2026-11-21" / "06-00-00"
+    shutil.copytree(grid_2x3_dir, copy)
+    result_path = copy / "1" / "result.json"
+    result = json.loads(result_path.read_text())
+    result["sweeper"].update(status="FAILED", error="server crashed mid-benchmark")
+    result_path.write_text(json.dumps(result))
+    report = make_report(load_sweep(copy), tmp_path / "report", pngs=False)
+    curves = figure(report, "throughput").panel("output throughput").series
+    assert [len(s.x) for s in curves] == [2, 3]
+    assert 1 not in report.detail_jobs
+    assert "job 1 FAILED: server crashed mid-benchmark" in report.html.read_text()
+
+
+def test_rate_sweep_uses_rate_axis_with_inf(grid_2x3: Sweep, tmp_path: Path) -> None:
+    runs = grid_2x3.runs.copy()
+    rates = [1.0, 4.0, float("inf")] * 2
+    runs["params.request_rate"] = rates
+    runs["params.load.request_rate"] = rates
+    runs["params.concurrency"] = 64
+    runs["params.load.concurrency"] = 64
+    sweep = Sweep("rates", runs, None, None, None)
+    report = make_report(sweep, tmp_path, pngs=False, jobs=[0])
+    spec = figure(report, "throughput")
+    assert report.shape.x == "params.request_rate"
+    assert [s.x for s in spec.panel("output throughput").series] == [[1.0, 4.0, 8.0]] * 2
+    assert "request_rate=inf drawn at 8" in spec.note
+
+
+def test_dense_repeated_curves_draw_bands_not_bars(tmp_path: Path) -> None:
+    grid = SyntheticGrid(
+        profiles=["fast"],
+        concurrencies=list(range(1, 26)),
+        repeats=2,
+        num_prompts=6,
+        with_files=False,
+    )
+    report = make_report(load_sweep(write_sweep(tmp_path, grid)), tmp_path / "r", pngs=False)
+    fig = to_matplotlib(figure(report, "throughput"))
+    ax = fig.axes[0]
+    assert len(ax.get_lines()) == 1 and len(ax.get_lines()[0].get_xdata()) == 25
+    assert len(ax.collections) == 1  # one ±1 std band, no error-bar collections
+    assert ax.get_lines()[0].get_marker() in (None, "None", "")

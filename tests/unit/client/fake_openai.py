@@ -29,6 +29,9 @@ class FakeBehaviour:
     fail_http: set[int] = field(default_factory=set)
     # request indexes whose connection is cut after the first chunk
     cut_after_first: set[int] = field(default_factory=set)
+    # request indexes that stall this many seconds after the first chunk
+    stall_after_first: set[int] = field(default_factory=set)
+    stall_s: float = 0.0
     # write each SSE event in two halves (split across TCP writes), CRLF line ends
     split_events: bool = False
     crlf: bool = False
@@ -151,6 +154,8 @@ class FakeOpenAI:
                 await self._event(resp, event)
                 last = time.monotonic_ns()
                 first = first or last
+                if index in b.stall_after_first:
+                    await asyncio.sleep(b.stall_s)
                 if index in b.cut_after_first:
                     assert request.transport is not None
                     request.transport.close()

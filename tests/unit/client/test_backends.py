@@ -84,3 +84,11 @@ def test_custom_backend_plugs_in() -> None:
 
     register_backend("echo", Echo)
     assert get_backend("echo") is Echo
+
+
+def test_non_streaming_error_body_raises() -> None:
+    backend = get_backend("openai-completions")("m", LoadConfig(stream=False))
+    with pytest.raises(StreamError, match="server_error: context too long"):
+        backend.on_response(
+            b'{"error": {"message": "context\\ntoo long"}}', 1, record(), StreamState()
+        )

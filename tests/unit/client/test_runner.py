@@ -42,6 +42,7 @@ def test_closed_loop_caps_in_flight_and_sends_ids() -> None:
     assert len(set(sent_ids)) == 24
     assert all(r.output_len == 5 and r.chunk_tokens == [1] * 5 for r in recs)
     assert all(r.generated_text == "t0 t1 t2 t3 t4 " for r in recs)
+    assert all(r.server_prompt_len == 3 for r in recs)  # the fake server's usage.prompt_tokens
     # the connections were opened before the clock (prewarm) and reused: at most 4 + prewarm
     assert len(server.seen.connections) <= 8
 
@@ -50,7 +51,7 @@ def test_timestamps_bracket_the_servers_truth() -> None:
     result, server = run(FakeBehaviour(ttft_s=0.03, itl_s=0.01), specs(3, out=4), concurrency=1)
     for r in result.records:
         arrival, first, last = server.seen.truth[r.request_id]
-        assert r.t_send_ns <= arrival < first <= r.t_first_token_ns
+        assert r.t_send_ns <= r.t_request_written_ns <= arrival < first <= r.t_first_token_ns
         assert last <= r.t_end_ns
         assert r.ttft_ms >= 30.0
         # 3 gaps of >= 10 ms after the first token
@@ -269,6 +270,56 @@ def test_worker_processes_open_loop_keep_the_schedule() -> None:
 
 
 def test_worker_processes_closed_loop_for_a_duration() -> None:
-    result, _ = run(FakeBehaviour(), specs(3, out=1), concurrency=2, workers=2, duration_s=0.3)
+    result, _ = run(FakeBehaviour(), specs(3, out=1), concurrency=2, workers=2, duration_s=1.0)
     idx = [r.index for r in result.records]
-    assert len(idx) == len(set(idx)) >= 4 and all(r.success for r in result.records)
+    # worker w numbers its requests w, w + 2, ...: disjoint, so the merged run has no clashes
+    assert idx == sorted(set(idx)) and len(idx) >= 1 and all(r.success for r in result.records)
+    deadline = result.t_start_ns + 1_000_000_000
+    assert all(r.t_send_ns < deadline for r in result.records)
+
+
+def test_run_reports_client_cost_and_loop_lag() -> None:
+    from sweeper.metrics import summarize
+    from sweeper.schema import SloConfig
+
+    result, _ = run(FakeBehaviour(ttft_s=0.03), specs(4, out=3), concurrency=2)
+    assert result.client_cpu_ns > 0 and len(result.loop_lag_ms) >= 3
+    extra = summarize(result, SloConfig(), [99])["sweeper"]
+    assert extra["client_cpu_s"] > 0 and extra["client_cpu_us_per_output_token"] > 0
+    assert "p99_loop_lag_ms" in extra and extra["itl_per_token"] is True
+
+
+def test_no_output_len_means_no_ignore_eos() -> None:
+    reqs = [RequestSpec(prompt="x", prompt_len=1, output_len=None)]
+    _, server = run(FakeBehaviour(), reqs, concurrency=1)
+    body = server.seen.bodies[-1]
+    assert "ignore_eos" not in body and "max_tokens" not in body
+
+
+def test_a_stalled_stream_times_out_without_blocking_the_others() -> None:
+    b = FakeBehaviour(stall_after_first={0}, stall_s=1.0)
+    result, _ = run(b, specs(3, out=3), concurrency=3, request_timeout_s=0.2)
+    by_index = {r.index: r for r in result.records}
+    stalled = [r for r in result.records if not r.success]
+    assert len(stalled) == 1 and stalled[0].error.startswith("timeout")
+    # the first token had arrived: it stays in the record
+    assert stalled[0].chunk_tokens == [1]
+    assert sum(r.success for r in by_index.values()) == 2
+
+
+def test_cancelled_worker_run_leaves_no_process() -> None:
+    """Cancelling the run (what Ctrl-C does to asyncio.run) kills and reaps the workers; the
+    autouse fixture fails the test if any process is left."""
+
+    async def main() -> None:
+        async with FakeOpenAI(FakeBehaviour(ttft_s=0.05)) as server:
+            load = LoadConfig(concurrency=2, workers=2, duration_s=30.0, progress=False)
+            task = asyncio.create_task(run_benchmark(server.base_url, "m", specs(2), load))
+            await asyncio.sleep(3.0)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    t0 = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - t0 < 25  # not the 30 s of the run

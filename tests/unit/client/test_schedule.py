@@ -84,3 +84,12 @@ def test_bad_load_values_name_the_key(field: str, value: object, key: str) -> No
 def test_ramp_needs_both_ends() -> None:
     with pytest.raises(ConfigError, match="ramp_up_start_rps"):
         check_load(LoadConfig(ramp_up_strategy="linear", ramp_up_start_rps=1.0))
+
+
+def test_duration_does_not_combine_with_ramp_or_trace() -> None:
+    ramp = LoadConfig(duration_s=5.0, ramp_up_strategy="linear", ramp_up_start_rps=1.0,
+                      ramp_up_end_rps=2.0)  # fmt: skip
+    with pytest.raises(ConfigError, match=r"load\.ramp_up_strategy"):
+        check_load(ramp)
+    with pytest.raises(ConfigError, match="schedule=trace"):
+        check_load(LoadConfig(duration_s=5.0, schedule="trace"))

@@ -3,37 +3,43 @@ from __future__ import annotations
 from sweeper.client.sse import JsonLinesParser, SseParser
 
 
-def test_events_split_anywhere_come_out_whole() -> None:
+def payloads(out: list[tuple[bytes, int]]) -> list[bytes]:
+    return [p for p, _ in out]
+
+
+def test_events_split_anywhere_come_out_whole_with_their_end_offsets() -> None:
     stream = b'data: {"a": 1}\n\ndata: {"b": 2}\n\n: keep-alive\n\ndata: [DONE]\n\n'
+    ends = [stream.index(b"\n\n") + 2, stream.index(b"\n\n: keep") + 2, len(stream)]
     for cut in range(1, len(stream)):
         p = SseParser()
         out = p.feed(stream[:cut]) + p.feed(stream[cut:])
-        assert out == [b'{"a": 1}', b'{"b": 2}', b"[DONE]"], cut
+        assert out == list(zip([b'{"a": 1}', b'{"b": 2}', b"[DONE]"], ends, strict=True)), cut
 
 
 def test_crlf_even_when_split_between_cr_and_lf() -> None:
     stream = b"data: x\r\n\r\ndata: y\r\n\r\n"
     for cut in range(1, len(stream)):
         p = SseParser()
-        assert p.feed(stream[:cut]) + p.feed(stream[cut:]) == [b"x", b"y"], cut
+        assert p.feed(stream[:cut]) + p.feed(stream[cut:]) == [(b"x", 11), (b"y", 22)], cut
 
 
 def test_multi_line_data_and_other_fields() -> None:
     p = SseParser()
-    assert p.feed(b"event: msg\nid: 3\ndata: a\ndata:b\n\n") == [b"a\nb"]
+    assert payloads(p.feed(b"event: msg\nid: 3\ndata: a\ndata:b\n\n")) == [b"a\nb"]
     assert p.feed(b"event: ping\n\n") == []
+    assert payloads(p.feed(b"data: c\r\rdata: d\r\n\r\n")) == [b"c", b"d"]
 
 
 def test_flush_returns_an_unterminated_last_event() -> None:
     p = SseParser()
-    assert p.feed(b"data: 1\n\ndata: 2") == [b"1"]
-    assert p.flush() == [b"2"]
+    assert p.feed(b"data: 1\n\ndata: 2") == [(b"1", 9)]
+    assert p.flush() == [(b"2", 16)]
     assert p.flush() == []
 
 
 def test_json_lines() -> None:
     p = JsonLinesParser()
-    assert p.feed(b'{"a":1}\n{"b"') == [b'{"a":1}']
-    assert p.feed(b":2}\n\n") == [b'{"b":2}']
+    assert p.feed(b'{"a":1}\n{"b"') == [(b'{"a":1}', 8)]
+    assert p.feed(b":2}\n\n") == [(b'{"b":2}', 16)]
     assert p.feed(b'{"c":3}') == []
-    assert p.flush() == [b'{"c":3}']
+    assert p.flush() == [(b'{"c":3}', 24)]

@@ -174,12 +174,35 @@ def test_trace_jsonl_ms_and_csv(tmp_path: Path) -> None:
     one_line_error(TraceDatasetConfig(path=str(jl), timestamp_unit="h"), "timestamp_unit")
 
 
-def test_hf_needs_a_name_and_the_datasets_package() -> None:
+def test_hf_saved_dataset_folder(tmp_path: Path) -> None:
+    import datasets
+
+    rows = {"question": [f"question {i}" for i in range(6)], "n": [3, 4, 5, 6, 7, 8]}
+    datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / "saved"))
+    cfg = HFDatasetConfig(name=str(tmp_path / "saved"), prompt_field="question",
+                          output_len_field="n", seed=1)  # fmt: skip
+    validate(cfg)
+    specs = sample(cfg, 4, None)
+    assert len({s.prompt for s in specs}) == 4
+    assert all(s.output_len == int(s.prompt.split()[1]) + 3 for s in specs)
+    assert [s.prompt for s in specs] == [s.prompt for s in sample(cfg, 4, None)]
+
+
+def test_hf_folder_of_jsonl_files(tmp_path: Path) -> None:
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text('{"prompt": "a b c"}\n{"prompt": "d e"}\n')
+    specs = sample(HFDatasetConfig(name=str(folder), output_len=5), 3, None)
+    assert sorted({s.prompt for s in specs}) == ["a b c", "d e"] and len(specs) == 3
+
+
+def test_hf_bad_inputs(tmp_path: Path) -> None:
     one_line_error(HFDatasetConfig(name=""), r"dataset\.name")
-    try:
-        import datasets  # noqa: F401
-    except ImportError:
-        one_line_error(HFDatasetConfig(name="some/dataset"), r"needs the `datasets` package")
+    one_line_error(HFDatasetConfig(name=str(tmp_path / "missing")), r"dataset\.name: cannot load")
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    (folder / "train.jsonl").write_text('{"text": "x"}\n')
+    one_line_error(HFDatasetConfig(name=str(folder)), r"dataset\.prompt_field: 'prompt' not in")
 
 
 def test_unknown_kind_and_wrong_schema() -> None:

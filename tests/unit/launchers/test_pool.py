@@ -87,3 +87,14 @@ def test_unknown_kind_is_config_error(tmp_path: Path) -> None:
     cfg = CommandServerConfig(kind="nope", argv=["x"])
     with pytest.raises(ConfigError, match=r"server\.kind"):
         ServerPool().acquire(MODEL, cfg, tmp_path)
+
+
+def test_sim_gets_the_models_context_length_unless_the_server_sets_one(tmp_path: Path) -> None:
+    from launchers.config import SimServerConfig
+    from launchers.kinds.sim import plan as sim_plan
+
+    model = ModelConfig(name="m", max_model_len=4096)
+    argv = sim_plan(model, SimServerConfig(), 1, tmp_path).argv
+    assert argv[argv.index("--max-model-len") + 1] == "4096"
+    argv = sim_plan(model, SimServerConfig(max_model_len=1024), 1, tmp_path).argv
+    assert argv[argv.index("--max-model-len") + 1] == "1024" and argv.count("--max-model-len") == 1

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import socket
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -170,6 +173,24 @@ def test_short_workdir_keeps_its_own_tmp() -> None:
         assert tmpdir == short / "server" / "tmp" and tmpdir.is_dir() and not tmpdir.is_symlink()
     finally:
         shutil.rmtree(short)
+
+
+def test_stale_short_tmpdirs_are_removed_live_ones_kept() -> None:
+    root = Path(tempfile.gettempdir())
+    stale, live, fresh = (Path(tempfile.mkdtemp(prefix="sweeper-vllm-t", dir=root)) for _ in "123")
+    (stale / "old-socket").write_text("")
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(live / "sock"))  # a running server's socket
+    try:
+        for folder in (stale, live):
+            os.utime(folder, (time.time() - 3600, time.time() - 3600))
+        removed = vllm.remove_stale_tmpdirs(min_age_s=600)
+        assert stale in removed and not stale.exists()
+        assert live.exists() and fresh.exists()
+    finally:
+        server.close()
+        for folder in (stale, live, fresh):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_scheduling_policy_is_passed(tmp_path: Path) -> None:

@@ -171,3 +171,37 @@ def test_time_series_splits_seconds() -> None:
     assert frame["in_flight"].tolist() == pytest.approx([0.5, 1.0, 0.1])
     assert frame["completed"].tolist() == [0, 0, 1]
     assert math.isclose(frame["in_flight"].sum(), 1.6)
+
+
+def test_closed_loop_has_no_rate_or_lateness_extras() -> None:
+    s = summarize(hand_run(concurrency=4), SloConfig(), [99])
+    assert "p99_client_queue_time_ms" in s  # vLLM reports it whenever there is a cap
+    assert "e2el_including_client_queue_ms" not in "".join(s)  # only for an open loop
+    x = s["sweeper"]
+    assert not {"send_rate", "p99_send_lateness_ms", "p99_queue_ms"} & set(x)
+
+
+def test_total_input_uses_the_servers_prompt_count_when_reported() -> None:
+    run = hand_run()
+    run.records[0].server_prompt_len = 13  # A: dataset said 10
+    assert summarize(run, SloConfig(), [99])["total_input_tokens"] == 70 - 10 + 13
+
+
+def test_trace_replay_reports_lateness_but_no_requested_rate() -> None:
+    s = summarize(hand_run(schedule="trace"), SloConfig(), [99])
+    x = s["sweeper"]
+    assert "p99_send_lateness_ms" in x and x["requested_rate"] is None
+    assert "send_rate_error_pct" not in x
+
+
+def test_statistics_by_label() -> None:
+    run = hand_run()
+    run.records[0].labels = {"prefix": "0"}  # A: TTFT 100
+    run.records[1].labels = {"prefix": "1"}  # B: TTFT 40
+    run.records[3].labels = {"prefix": "0"}  # D: TTFT 40
+    groups = summarize(run, SloConfig(), [50])["sweeper"]["by_label"]
+    assert set(groups) == {"prefix=0", "prefix=1"}
+    assert groups["prefix=0"]["completed"] == 2 and groups["prefix=0"]["median_ttft_ms"] == 70.0
+    assert groups["prefix=0"]["output_throughput"] == pytest.approx(8.0)
+    assert groups["prefix=1"]["mean_e2el_ms"] == pytest.approx(40.0)
+    assert "by_label" not in summarize(hand_run(), SloConfig(), [50])["sweeper"]

@@ -70,6 +70,7 @@ def test_profiles_differ_only_in_clock_and_pool() -> None:
         (["--max-num-seqs", "x"], "--max-num-seqs"),
         (["--max-model-len", "999999"], "--max-model-len"),
         (["--bogus", "1"], "--bogus"),
+        (["--log-level", "loud"], "--log-level"),
     ],
 )
 def test_bad_options_give_one_line_naming_the_option(

@@ -53,4 +53,11 @@ def test_steps_follow_absolute_deadlines() -> None:
     assert first_deadline - start <= 1_000_000 + 1_000_000  # planned at add time
     assert len(engine.lateness_ns) == 30
     assert max(engine.lateness_ns) >= 15_000_000  # the hiccup shows up as lateness...
+    # ...fresh in the step it hit, inherited by the catch-up steps after it
+    fresh = [late - inh for late, inh in zip(engine.lateness_ns, engine.inherited_ns, strict=True)]
+    assert max(fresh) >= 15_000_000
+    assert max(engine.inherited_ns) >= 10_000_000
+    assert all(
+        0 <= inh <= late for late, inh in zip(engine.lateness_ns, engine.inherited_ns, strict=True)
+    )
     assert engine.idle  # ...and the engine went idle when the work was done

@@ -28,7 +28,9 @@ def test_cached_blocks_survive_free_and_are_evicted_lru_first() -> None:
     assert pool.num_free == 4  # evictable blocks count as free
     b = BlockTable()
     assert pool.match_prefix(b, a_hashes, 9) == 8
-    assert pool.hits_tokens == 8 and pool.queries_tokens == 18
+    assert pool.hits_tokens == 0, "counted only by record_query, once a request is admitted"
+    pool.record_query(9, 8)
+    assert pool.hits_tokens == 8 and pool.queries_tokens == 9
     pool.free(b)
     # a request wanting all 4 blocks evicts the cached ones
     c = BlockTable()

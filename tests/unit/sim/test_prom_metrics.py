@@ -7,7 +7,7 @@ from dataclasses import replace
 from prometheus_client.parser import text_string_to_metric_families
 
 from launchers.sim.profiles import FAST
-from launchers.sim.prom_metrics import TTFT_BUCKETS, SimMetrics
+from launchers.sim.prom_metrics import TTFT_BUCKETS, SimMetrics, buckets_1_2_5
 from launchers.sim.scheduler import Scheduler, SimRequest
 
 
@@ -61,3 +61,16 @@ def test_exposition_parses_and_counts() -> None:
     itl = "vllm:inter_token_latency_seconds"
     assert value(itl, itl + "_count") == 24
     assert value("sim_info", "sim_info", simulated="true", model_name="my-model") == 1
+    gen = "vllm:request_generation_tokens"
+    assert value(gen, gen + "_count") == 6 and value(gen, gen + "_sum") == 30
+    prefill = "vllm:request_prefill_time_seconds"
+    assert value(prefill, prefill + "_count") == 6
+    step = "vllm:iteration_tokens_total"
+    assert value(step, step + "_count") == s.stats.steps
+    assert value(step, step + "_sum") == 6 * 20 + 6 * 4  # prompts, then one token per decode
+    info = "vllm:cache_config_info"
+    assert value(info, info, block_size="16", num_gpu_blocks=str(FAST.num_gpu_blocks)) == 1
+
+
+def test_token_count_buckets() -> None:
+    assert buckets_1_2_5(100) == (1, 2, 5, 10, 20, 50, 100)

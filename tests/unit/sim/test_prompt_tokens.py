@@ -50,5 +50,8 @@ def test_local_tokenizer_folder(tmp_path: Path) -> None:
 
 
 def test_missing_tokenizer_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"--tokenizer: no tokenizer\.json"):
+    with pytest.raises(ValueError, match=r"^--tokenizer: ") as err:
         PromptTokenizer(str(tmp_path))
+    assert str(tmp_path) in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(ValueError, match=r"^--tokenizer: no tokenizer\.json"):
+        PromptTokenizer(str(tmp_path / "missing"))

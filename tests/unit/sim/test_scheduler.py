@@ -91,6 +91,16 @@ def test_prefix_cache_hits_for_a_shared_prompt() -> None:
     assert s.pool.hits_tokens == 96 and s.pool.queries_tokens == 200
 
 
+def test_prefix_stats_count_admissions_not_retries() -> None:
+    # one block free after the first request: the second cannot be admitted for a while
+    s = Scheduler(params(num_gpu_blocks=9, block_size=16, max_model_len=144))
+    keys = list(range(100))
+    s.add(make("a", 100, 30, keys))
+    s.add(make("b", 100, 2, keys))
+    run_all(s)
+    assert s.pool.queries_tokens == 200
+
+
 def test_abort_frees_blocks_and_counts() -> None:
     s = Scheduler(params())
     a = make("a", 50, 100)

@@ -1,0 +1,76 @@
+"""Byte-arrival timestamps: taken in the protocol's `data_received`, not when the reading
+coroutine wakes up.
+
+When many streams receive an event in the same instant (every decode step of a batched server),
+the loop first runs every socket's `data_received` (microseconds each) and only then resumes the
+reading coroutines one after another; a coroutine's clock read can be late by everything the
+loop did before it. So the connection's protocol notes `(monotonic_ns at arrival, payload bytes
+received so far)` for every read, and the reader gives each SSE event the arrival time of the
+read that completed it. Without the hook (a different aiohttp) the wake-up time is used.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any
+
+import aiohttp
+from aiohttp.client_proto import ResponseHandler
+
+
+class TimedResponseHandler(ResponseHandler):
+    """aiohttp's response protocol plus an arrival log of the current response's payload."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rx_payload: Any = None
+        self.rx: list[tuple[int, int]] = []
+
+    def data_received(self, data: bytes) -> None:
+        now = time.monotonic_ns()
+        before = self._payload
+        super().data_received(data)
+        payload = self._payload or before
+        if payload is None:
+            return
+        if payload is not self.rx_payload:
+            self.rx_payload = payload
+            self.rx = []
+        self.rx.append((now, payload.total_bytes))
+
+
+def install(connector: aiohttp.TCPConnector) -> bool:
+    """Make `connector` create TimedResponseHandler connections (False: not possible)."""
+    factory = getattr(connector, "_factory", None)
+    if not isinstance(factory, functools.partial) or factory.func is not ResponseHandler:
+        return False
+    connector._factory = functools.partial(TimedResponseHandler, *factory.args, **factory.keywords)  # type: ignore[attr-defined]
+    return True
+
+
+class ArrivalClock:
+    """Arrival time of the read that completed payload byte offset `end` (monotonic ns)."""
+
+    __slots__ = ("_i", "_rx")
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        conn = response.connection
+        proto = conn.protocol if conn is not None else None
+        rx = getattr(proto, "rx", None)
+        self._rx: list[tuple[int, int]] | None = (
+            rx
+            if rx is not None and getattr(proto, "rx_payload", None) is response.content
+            else None
+        )
+        self._i = 0
+
+    def at(self, end: int, fallback: int) -> int:
+        rx = self._rx
+        if rx is None:
+            return fallback
+        i, n = self._i, len(rx)
+        while i < n and rx[i][1] < end:
+            i += 1
+        self._i = i
+        return rx[i][0] if i < n else fallback

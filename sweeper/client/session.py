@@ -1,0 +1,78 @@
+"""The run's plumbing around the requests: the one aiohttp session (byte-arrival protocol,
+request-written signal), request headers, the paused garbage collector and the event-loop
+lag sampler."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import aiohttp
+
+from sweeper.client.arrival import install as install_arrival_clock
+from sweeper.client.config import LoadConfig
+from sweeper.errors import ConfigError
+from sweeper.records import RequestRecord
+
+_now = time.monotonic_ns
+
+
+LAG_PERIOD_NS = 5_000_000
+
+
+async def watch_loop(lags: list[float], stop: asyncio.Event) -> None:
+    """Sample the event loop's delay: how late a 5 ms sleep wakes up."""
+    while not stop.is_set():
+        t = _now()
+        await asyncio.sleep(LAG_PERIOD_NS / 1e9)
+        lags.append(max(_now() - t - LAG_PERIOD_NS, 0) / 1e6)
+
+
+def auth_headers(load: LoadConfig) -> dict[str, str]:
+    """Static headers of every request; the API key is read from the env var named by the config."""
+    headers = {"Content-Type": "application/json", **load.headers}
+    if load.api_key_env:
+        key = os.environ.get(load.api_key_env)
+        if not key:
+            raise ConfigError(f"load.api_key_env: environment variable {load.api_key_env} is unset")
+        headers["Authorization"] = f"Bearer {key}"
+    return headers
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No collector pauses while requests are in flight (what exists now is frozen first)."""
+    gc.collect()
+    gc.freeze()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        gc.unfreeze()
+
+
+def open_session(load: LoadConfig, cap: int | None) -> aiohttp.ClientSession:
+    """The run's one session; its connector holds `cap` connections (unbounded without a cap)."""
+    connector = aiohttp.TCPConnector(
+        limit=cap or 0, limit_per_host=cap or 0, keepalive_timeout=60, force_close=False
+    )
+    install_arrival_clock(connector)
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=load.request_timeout_s, sock_connect=30)
+    trace = aiohttp.TraceConfig()
+    trace.on_request_chunk_sent.append(_request_written)
+    return aiohttp.ClientSession(connector=connector, timeout=timeout, trace_configs=[trace])
+
+
+async def _request_written(session: Any, ctx: Any, params: Any) -> None:
+    """aiohttp's request-chunk-sent signal: the body went to the socket."""
+    rec = ctx.trace_request_ctx
+    if isinstance(rec, RequestRecord) and not rec.t_request_written_ns:
+        rec.t_request_written_ns = _now()
