@@ -87,6 +87,9 @@ class SimServerConfig(ServerConfig):
     max_model_len: int | None = None
     # "fcfs" or "priority"
     scheduling_policy: str | None = None
+    # vLLM's shape (the same key as server=vllm): the simulator reads num_speculative_tokens and
+    # its own acceptance_rate (per draft token, default 0.7); see launchers.sim.spec_decode
+    speculative_config: dict[str, Any] | None = None
     # mean of the seeded output length when max_tokens/ignore_eos do not fix it
     output_len_mean: int | None = None
     output_token_text: str | None = None
@@ -122,6 +125,8 @@ class VllmServerConfig(ServerConfig):
     enable_prefix_caching: bool | None = None
     enable_chunked_prefill: bool | None = None
     enforce_eager: bool | None = None
+    # "fcfs" (vLLM's default) or "priority" (requests' `priority` field, lower first)
+    scheduling_policy: str | None = None
     # "auto" (cpu unless an NVIDIA device is visible), "cpu" or "gpu"; on cpu enforce_eager
     # defaults to true and cpu_kvcache_space_gib sets VLLM_CPU_KVCACHE_SPACE (None = vLLM's)
     device: str = "auto"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sweeper.features.console import feature_lines
+
 _METRICS = [
     ("ttft", "TTFT", "Time to First Token"),
     ("tpot", "TPOT", "Time per Output Token (excl. 1st token)"),
@@ -60,6 +62,10 @@ def result_block(summary: dict[str, Any], title: str = "Serving Benchmark Result
         lines.append("{s:{c}^{n}}".format(s="Errors", n=50, c="-"))
         for reason, n in sorted(errors.items(), key=lambda kv: -kv[1]):
             lines.append(_line(f"{reason}:", n))
+    features = feature_lines(extra, _line)
+    if features:
+        lines.append("{s:{c}^{n}}".format(s="Features", n=50, c="-"))
+        lines.extend(features)
     client = _client_lines(extra)
     if client:
         lines.append("{s:{c}^{n}}".format(s="Client", n=50, c="-"))

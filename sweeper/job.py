@@ -80,6 +80,7 @@ def run_job(spec: RunSpec, ctx: JobContext) -> dict[str, Any]:
 def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome) -> None:
     """Drive the load against the leased server; nothing but the client runs in the loop."""
     from sweeper.client import records_frame, run_benchmark
+    from sweeper.features.metrics import feature_metrics
     from sweeper.metrics import summarize, time_series
 
     lease = outcome.lease
@@ -93,6 +94,9 @@ def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome) -> None:
     finally:
         outcome.server_metrics = watch.stop()
     outcome.summary = summarize(run, spec.slo, list(spec.percentiles))
+    outcome.summary["sweeper"].update(
+        feature_metrics(run, prepared.requests, list(spec.percentiles), outcome.server_metrics)
+    )
     outcome.records = records_frame(run.records)
     outcome.series = time_series(run)
     completed = int(outcome.summary.get("completed", 0))

@@ -71,12 +71,16 @@ def validate(spec: RunSpec) -> None:
 def prepare(spec: RunSpec) -> Prepared:
     from sweeper.datasets import load_tokenizer, sample
     from sweeper.datasets import validate as validate_dataset
+    from sweeper.features.apply import check_backend, decorate
 
     validate(spec)
     validate_dataset(spec.dataset)
     model = materialize(spec.model)
     tokenizer = load_tokenizer(model.tokenizer)
-    return Prepared(model, sample(spec.dataset, spec.load.num_prompts, tokenizer))
+    requests = sample(spec.dataset, spec.load.num_prompts, tokenizer)
+    decorate(spec.dataset, requests, spec.server, tokenizer)
+    check_backend(spec.load, requests)
+    return Prepared(model, requests)
 
 
 def materialize(model: ModelConfig) -> ModelConfig:

@@ -36,6 +36,7 @@ _VALUE_FIELDS = (
     "gpu_memory_utilization",
     "max_num_seqs",
     "max_num_batched_tokens",
+    "scheduling_policy",
 )
 # typed tri-state booleans: True → --flag, False → --no-flag, None → vLLM's default
 _BOOL_FIELDS = ("enable_prefix_caching", "enable_chunked_prefill", "enforce_eager")

@@ -11,10 +11,11 @@ from launchers.sim.engine_loop import EngineLoop
 from launchers.sim.faults import FaultInjector
 from launchers.sim.generation import handle_generation
 from launchers.sim.ground_truth import GroundTruth
+from launchers.sim.pooling import add_routes as add_pooling_routes
 from launchers.sim.profiles import SimParams
 from launchers.sim.prom_metrics import SimMetrics
 from launchers.sim.prompt_tokens import PromptTokenizer
-from launchers.sim.scheduler import Scheduler
+from launchers.sim.spec_decode import make_scheduler
 from launchers.sim.timed_selector import TimedSelector
 
 
@@ -30,7 +31,7 @@ class SimState:
     stopping: bool = False
 
     def __post_init__(self) -> None:
-        self.scheduler = Scheduler(self.params)
+        self.scheduler = make_scheduler(self.params)
         self.metrics = SimMetrics(self.scheduler, self.model_name, self.profile)
         self.engine = EngineLoop(self.scheduler, self.selector)
         self.truth = GroundTruth()
@@ -178,6 +179,7 @@ def build_app(state: SimState) -> web.Application:
     app.router.add_post("/reset_prefix_cache", reset_prefix_cache)
     app.router.add_post("/v1/completions", completions)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    add_pooling_routes(app)
     app.router.add_get("/sim/requests", sim_requests)
     app.router.add_get("/sim/stats", sim_stats)
     app.router.add_post("/sim/stats/reset", sim_stats_reset)

@@ -23,6 +23,10 @@ class SimParams:
     max_model_len: int = 8192
     # "fcfs" (vLLM's default) or "priority" (lower `priority` value first; requests may set it)
     scheduling_policy: str = "fcfs"
+    # speculative decoding (launchers.sim.spec_decode): draft tokens verified per decode step
+    # (0 = off), each accepted with this probability until the first rejection
+    num_speculative_tokens: int = 0
+    spec_acceptance_rate: float = 0.7
     # --- cost model: step time = overhead + prefill + decode + KV read (milliseconds) ---
     step_overhead_ms: float = 6.0
     prefill_ms_per_token: float = 0.03
@@ -123,7 +127,10 @@ def check(p: SimParams) -> None:
     for name in non_negative:
         if getattr(p, name) < 0:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 0, got {getattr(p, name)}")
-    for name in ("fail_500_rate", "fail_429_rate", "cut_stream_rate", "stall_rate"):
+    if p.num_speculative_tokens < 0:
+        raise ValueError(f"--num-speculative-tokens must be >= 0, got {p.num_speculative_tokens}")
+    rates = ("fail_500_rate", "fail_429_rate", "cut_stream_rate", "stall_rate")
+    for name in (*rates, "spec_acceptance_rate"):
         if not 0.0 <= getattr(p, name) <= 1.0:
             raise ValueError(
                 f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(p, name)}"

@@ -10,6 +10,7 @@ import bisect
 from dataclasses import dataclass, field
 
 from launchers.sim.scheduler import Scheduler, SimRequest
+from launchers.sim.spec_decode import render_counters as render_spec_decode
 
 # vLLM V1 (vllm/v1/metrics/loggers.py) bucket boundaries
 # fmt: off
@@ -190,6 +191,7 @@ class SimMetrics:
             "Prefix cache hits, in terms of number of cached tokens.",
             s.pool.hits_tokens,
         )
+        render_spec_decode(s, counter)
         # counters are written as prometheus_client writes them: TYPE names the _total series
         name = "vllm:request_success"
         out.append(f"# HELP {name}_total Count of successfully processed requests.")

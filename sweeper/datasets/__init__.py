@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sweeper.datasets import hf, synthetic, text_files, traces
+from sweeper.datasets import features, hf, long_doc, synthetic, text_files, traces
 from sweeper.datasets.config import (
     BurstGPTDatasetConfig,
     CustomDatasetConfig,
@@ -16,6 +16,12 @@ from sweeper.datasets.config import (
     ShareGPTDatasetConfig,
     SonnetDatasetConfig,
     TraceDatasetConfig,
+)
+from sweeper.datasets.feature_config import (
+    ImageFolderDatasetConfig,
+    LongDocQADatasetConfig,
+    RandomMMDatasetConfig,
+    RerankDatasetConfig,
 )
 from sweeper.datasets.tokenizer import load_tokenizer
 from sweeper.errors import ConfigError
@@ -41,6 +47,11 @@ KINDS: dict[str, tuple[type[DatasetConfig], Callable[[Any], None], Callable[...,
     "burstgpt": (BurstGPTDatasetConfig, traces.check_burstgpt, traces.sample_burstgpt),
     "trace": (TraceDatasetConfig, traces.check_trace, traces.sample_trace),
     "hf": (HFDatasetConfig, hf.check_hf, hf.sample_hf),
+    # feature workloads (issue 9)
+    "long_doc_qa": (LongDocQADatasetConfig, long_doc.check, long_doc.sample_long_doc_qa),
+    "random_mm": (RandomMMDatasetConfig, _no_file, features.sample_random_mm),
+    "image_folder": (ImageFolderDatasetConfig, features.check_folder, features.sample_folder),
+    "rerank": (RerankDatasetConfig, _no_file, features.sample_rerank),
 }
 
 

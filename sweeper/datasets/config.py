@@ -6,13 +6,18 @@ is reported as `<file>:<line>: <what>` by `sweeper.datasets.validate` before any
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from sweeper.features.config import PriorityConfig, StructuredOutputConfig
 
 
 @dataclass
 class DatasetConfig:
     kind: str = "random"
     seed: int = 0
+    # request decorators that compose with every kind (off by default; sweeper.features)
+    priority: PriorityConfig = field(default_factory=PriorityConfig)
+    structured_output: StructuredOutputConfig = field(default_factory=StructuredOutputConfig)
 
 
 @dataclass

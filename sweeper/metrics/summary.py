@@ -144,7 +144,9 @@ def extras(
         ),
         "client_cpu_s": run.client_cpu_ns / 1e9,
         "client_cpu_us_per_output_token": (
-            run.client_cpu_ns / 1e3 / sum(r.output_len for r in ok) if ok else None
+            run.client_cpu_ns / 1e3 / out_tokens
+            if (out_tokens := sum(r.output_len for r in ok))
+            else None
         ),
     }
     dispatched = [r.t_dispatch_ns for r in measured if r.t_dispatch_ns]

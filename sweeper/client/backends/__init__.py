@@ -5,12 +5,16 @@ from __future__ import annotations
 from sweeper.client.backends.base import Backend, StreamState
 from sweeper.client.backends.generate import GenerateBackend
 from sweeper.client.backends.openai import OpenAIChatBackend, OpenAICompletionsBackend
+from sweeper.client.backends.pooling import OpenAIEmbeddingsBackend, RerankBackend, ScoreBackend
 from sweeper.errors import ConfigError
 
 BACKENDS: dict[str, type[Backend]] = {
     "openai-completions": OpenAICompletionsBackend,
     "openai-chat": OpenAIChatBackend,
     "generate": GenerateBackend,
+    "openai-embeddings": OpenAIEmbeddingsBackend,
+    "rerank": RerankBackend,
+    "score": ScoreBackend,
 }
 
 

@@ -195,3 +195,9 @@ def test_stale_short_tmpdirs_are_removed_live_ones_kept(own_tempdir: Path) -> No
         server.close()
         for folder in (stale, live, fresh):
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_scheduling_policy_is_passed(tmp_path: Path) -> None:
+    argv = vllm.plan(MODEL, cfg(scheduling_policy="priority"), 1, tmp_path).argv
+    assert argv[argv.index("--scheduling-policy") + 1] == "priority"
+    assert "--scheduling-policy" not in vllm.plan(MODEL, cfg(), 1, tmp_path).argv

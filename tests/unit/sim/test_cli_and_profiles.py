@@ -17,7 +17,7 @@ def launcher_argv(cfg: SimServerConfig) -> list[str]:
     argv: list[str] = []
     for f in fields(SimServerConfig):
         value = getattr(cfg, f.name)
-        if f.name in base or f.name == "args" or value is None:
+        if f.name in base or f.name in ("args", "speculative_config") or value is None:
             continue
         flag = "--" + f.name.replace("_", "-")
         if isinstance(value, bool):
@@ -31,7 +31,7 @@ def test_every_sim_server_config_field_is_an_option_of_the_same_type() -> None:
     base = {f.name for f in fields(ServerConfig)}
     known = param_fields()
     for f in fields(SimServerConfig):
-        if f.name in base or f.name in ("args", *FIXED_OPTIONS):
+        if f.name in base or f.name in ("args", "speculative_config", *FIXED_OPTIONS):
             continue
         assert f.name in known, f"SimServerConfig.{f.name} has no simulator option"
         assert str(f.type).startswith(known[f.name].__name__), (f.name, f.type)
