@@ -53,7 +53,9 @@ def record_job(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str 
     if not spec.tracking.enabled:
         return
     tracker = Tracker(spec.tracking)
-    name = ",".join(ctx.overrides) or "job"
+    # the repeat axis is always swept (range(repeats)); name it only when there are repeats
+    shown = [o for o in ctx.overrides if spec.repeats > 1 or not o.startswith("repeat=")]
+    name = ",".join(shown) or "job"
     try:
         run_id = tracker.start_run(name, job_tags(spec, ctx, outcome), parent_id)
         metrics = dict(numeric_items(outcome.summary))
