@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import numpy as np
@@ -59,11 +60,15 @@ def sample_sharegpt(
     cfg: ShareGPTDatasetConfig, num_prompts: int, tokenizer: Any | None
 ) -> list[RequestSpec]:
     """vLLM's ShareGPT sampling: shuffle (seeded), first turn = prompt, second = reference answer,
-    drop pairs outside the length filters, stop at num_prompts."""
+    drop pairs outside the length filters, stop at num_prompts. The shuffle is vLLM's own
+    (`random.seed(seed); random.shuffle(...)`), so the same file and seed give the same
+    requests in the same order as `vllm bench serve --dataset-name sharegpt --seed`."""
     rng = np.random.default_rng(cfg.seed)
     convs = [c for c in _conversations(cfg.path) if len(c) >= 2]
+    order = list(range(len(convs)))
+    random.Random(cfg.seed).shuffle(order)
     specs: list[RequestSpec] = []
-    for i in rng.permutation(len(convs)).tolist():
+    for i in order:
         if len(specs) >= num_prompts:
             break
         prompt = _turn_text(convs[i][0]) or ""

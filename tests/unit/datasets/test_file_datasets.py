@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,21 @@ def test_sharegpt_first_turn_and_reference_output(tmp_path: Path) -> None:
         assert s.output_len == -(-len("answer " * (4 + i)) // 4)
         assert s.prompt_len == -(-len(s.prompt) // 4)
     assert [s.prompt for s in specs] == [s.prompt for s in sample(cfg, 10, None)]
+
+
+def test_sharegpt_order_is_vllms_seeded_shuffle(tmp_path: Path) -> None:
+    """Same file and seed as `vllm bench serve --dataset-name sharegpt --seed 7`: vLLM keeps the
+    entries with >= 2 turns, then `random.seed(seed); random.shuffle(data)`."""
+    path = write_sharegpt(tmp_path / "sg.json")
+    data = [e for e in json.loads(path.read_text()) if len(e["conversations"]) >= 2]
+    state = random.getstate()
+    try:
+        random.seed(7)
+        random.shuffle(data)
+    finally:
+        random.setstate(state)
+    specs = sample(ShareGPTDatasetConfig(path=str(path), seed=7), 12, None)
+    assert [s.prompt for s in specs] == [e["conversations"][0]["value"] for e in data[:12]]
 
 
 def test_sharegpt_filters_and_override(tmp_path: Path) -> None:
