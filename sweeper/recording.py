@@ -58,10 +58,19 @@ def record_job(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str 
     name = ",".join(shown) or "job"
     try:
         run_id = tracker.start_run(name, job_tags(spec, ctx, outcome), parent_id)
+    except TrackingError as e:
+        current().warn(f"job {ctx.job_num} not tracked (its files are in {ctx.job_dir}): {e}")
+        return
+    try:
         metrics = dict(numeric_items(outcome.summary))
         tracker.log_job(run_id, params(ctx.config), metrics, job_series(outcome))
         if spec.tracking.log_artifacts:
-            tracker.log_artifacts(run_id, ctx.job_dir)
-        tracker.end_run(run_id, outcome.status)
+            # a single run keeps its servers' work dirs (sockets, caches) inside the job dir
+            tracker.log_artifacts(run_id, ctx.job_dir, exclude=frozenset({"servers"}))
     except TrackingError as e:
-        current().warn(f"job {ctx.job_num} not tracked (its files are in {ctx.job_dir}): {e}")
+        current().warn(f"job {ctx.job_num} partly tracked (its files are in {ctx.job_dir}): {e}")
+    finally:
+        try:
+            tracker.end_run(run_id, outcome.status)
+        except TrackingError as e:
+            current().warn(f"job {ctx.job_num}: MLflow run {run_id} not closed: {e}")

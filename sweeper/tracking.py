@@ -189,9 +189,19 @@ class Tracker:
             for chunk in _chunks(mlist, 1000):
                 client.log_batch(run_id, metrics=chunk)
 
-    def log_artifacts(self, run_id: str, directory: Path) -> None:
+    def log_artifacts(
+        self, run_id: str, directory: Path, exclude: frozenset[str] = frozenset()
+    ) -> None:
+        """The files of `directory`, less the top-level entries named in `exclude`."""
         with self._guard("log artifacts"):
-            self._mlflow().log_artifacts(run_id, str(directory))
+            client = self._mlflow()
+            for entry in sorted(directory.iterdir()):
+                if entry.name in exclude:
+                    continue
+                if entry.is_dir():
+                    client.log_artifacts(run_id, str(entry), artifact_path=entry.name)
+                elif entry.is_file():
+                    client.log_artifact(run_id, str(entry))
 
 
 class _Guard:

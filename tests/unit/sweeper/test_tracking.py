@@ -45,3 +45,25 @@ def test_dead_tracking_server_fails_fast(tmp_path: Path) -> None:
     with pytest.raises(TrackingError, match="could not create run"):
         tracker.start_run("x", {})
     assert time.monotonic() - t0 < 15
+
+
+def test_artifacts_leave_out_server_work_dirs_with_sockets(tmp_path: Path) -> None:
+    import socket
+
+    job = tmp_path / "job"
+    (job / "servers" / "s0").mkdir(parents=True)
+    (job / "result.json").write_text("{}")
+    (job / ".hydra").mkdir()
+    (job / ".hydra" / "config.yaml").write_text("a: 1\n")
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(job / "servers" / "s0" / "zmq.sock"))  # what vLLM leaves in its TMPDIR
+    try:
+        uri = f"sqlite:///{tmp_path}/mlflow.db"
+        tracker = Tracker(TrackingConfig(uri=uri))
+        run = tracker.start_run("single", {})
+        tracker.log_artifacts(run, job, exclude=frozenset({"servers"}))
+    finally:
+        sock.close()
+    client = MlflowClient(uri)
+    assert sorted(a.path for a in client.list_artifacts(run)) == [".hydra", "result.json"]
+    assert [a.path for a in client.list_artifacts(run, ".hydra")] == [".hydra/config.yaml"]
