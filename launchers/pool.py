@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from launchers.config import ExternalServerConfig, ModelConfig, ServerConfig
-from launchers.kinds import LaunchPlan, command, sim
+from launchers.kinds import LaunchPlan, command, sim, vllm
 from launchers.process import ServerProcess, free_port, group_members, wait_until_ready
 from sweeper.errors import ConfigError, ServerStartError
 from sweeper.telemetry import gpu
@@ -31,15 +31,11 @@ Planner = Callable[[ModelConfig, ServerConfig, int, Path], LaunchPlan]
 _NOT_IDENTITY = {"ready_timeout_s", "stop_timeout_s", "reset_prefix_cache", "metrics_interval_s"}
 
 
-def planners() -> dict[str, Planner]:
-    found: dict[str, Planner] = {"sim": sim.plan, "command": command.plan}  # type: ignore[dict-item]
-    try:
-        from launchers.kinds import vllm
-    except ImportError:
-        pass
-    else:
-        found["vllm"] = vllm.plan  # type: ignore[assignment]
-    return found
+PLANNERS: dict[str, Planner] = {
+    "sim": sim.plan,  # type: ignore[dict-item]
+    "command": command.plan,  # type: ignore[dict-item]
+    "vllm": vllm.plan,  # type: ignore[dict-item]
+}
 
 
 def fingerprint(model: ModelConfig, server: ServerConfig) -> str:
@@ -127,7 +123,7 @@ class ServerPool:
             except ServerStartError as e:
                 raise ServerStartError(f"external server {server.base_url}: {e}") from None
             return _Running(fp, server.base_url, None, False, server.reset_prefix_cache)
-        planner = planners().get(server.kind)
+        planner = PLANNERS.get(server.kind)
         if planner is None:
             raise ConfigError(f"server.kind: unknown server kind {server.kind!r}")
         port = server.port or free_port(server.host)

@@ -108,7 +108,9 @@ def one_line(e: BaseException) -> str:
 
 
 def main() -> None:
-    if "plan=true" in sys.argv[1:]:
+    from sweeper.plan import is_plan
+
+    if is_plan(sys.argv[1:]):
         from sweeper.plan import main as plan_main
 
         sys.exit(plan_main())

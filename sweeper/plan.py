@@ -274,11 +274,19 @@ def render(plan: Plan) -> str:
     return "\n".join(lines)
 
 
+# `plan=true` is read before Hydra (it is no config key): these spellings route to the plan
+PLAN_FLAGS = ("plan=true", "plan=True")
+
+
+def is_plan(argv: Sequence[str]) -> bool:
+    return any(a in PLAN_FLAGS for a in argv)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from sweeper.cli import CONF_DIR
 
     args = list(sys.argv[1:] if argv is None else argv)
-    args = [a for a in args if a not in ("plan=true", "plan=True")]
+    args = [a for a in args if a not in PLAN_FLAGS]
     try:
         plan = make_plan(args, CONF_DIR)
     except ConfigError as e:

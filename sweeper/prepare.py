@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
-from launchers.config import CommandServerConfig, ModelConfig, VllmServerConfig
+from launchers.config import ModelConfig, VllmServerConfig
 from launchers.kinds.vllm import resolve_executable
 from sweeper.client.schedule import check_load
 from sweeper.errors import ConfigError
+from sweeper.models import materialize
 from sweeper.records import RequestSpec
 
 if TYPE_CHECKING:
@@ -64,8 +65,6 @@ def validate(spec: RunSpec) -> None:
     server = spec.server
     if isinstance(server, VllmServerConfig):
         resolve_executable(server.executable)
-    if isinstance(server, CommandServerConfig) and not server.argv:
-        raise ConfigError("server.argv: empty; give the server command as a list")
 
 
 def prepare(spec: RunSpec) -> Prepared:
@@ -75,20 +74,9 @@ def prepare(spec: RunSpec) -> Prepared:
 
     validate(spec)
     validate_dataset(spec.dataset)
-    model = materialize(spec.model)
+    model = materialize(spec.model)  # e.g. model=tiny-random, generated locally on first use
     tokenizer = load_tokenizer(model.tokenizer)
     requests = sample(spec.dataset, spec.load.num_prompts, tokenizer)
     decorate(spec.dataset, requests, spec.server, tokenizer)
     check_backend(spec.load, requests)
     return Prepared(model, requests)
-
-
-def materialize(model: ModelConfig) -> ModelConfig:
-    """The model with its generated local files (e.g. model=tiny-random) in place."""
-    if model.generate is None:
-        return model
-    try:
-        from sweeper.models import materialize as generate
-    except ImportError:
-        raise ConfigError(f"model.generate: no generator for {model.generate!r}") from None
-    return generate(model)
