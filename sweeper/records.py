@@ -48,13 +48,13 @@ class RequestRecord:
     # when the load schedule meant to send it (open loop) or it became eligible (closed loop)
     t_scheduled_ns: int = 0
     # when the scheduler actually released it (lateness = dispatch - scheduled); it then waits
-    # for a free concurrency slot until t_send_ns (client queue time = send - dispatch)
+    # for a free concurrency slot until t_post_ns
     t_dispatch_ns: int = 0
-    # taken just before the request is handed to the HTTP session
+    # taken just before the request is handed to the HTTP session (aiohttp then builds it)
+    t_post_ns: int = 0
+    # the request's bytes were handed to the socket: TTFT and E2EL start here, so the client's
+    # own send overhead (t_send_ns - t_post_ns) is not in them; t_post_ns if nothing was written
     t_send_ns: int = 0
-    # when the request body was written to the socket (the client's own send overhead is
-    # t_request_written_ns - t_send_ns); 0 where unknown
-    t_request_written_ns: int = 0
     # arrival of the first content-bearing SSE event (the role-only chat chunk does not count)
     t_first_token_ns: int = 0
     # arrival of the last content-bearing event (vLLM's latency end); for non-streaming the
@@ -80,9 +80,9 @@ class RequestRecord:
 
     @property
     def queue_ms(self) -> float:
-        """Client-side wait for a free concurrency slot (dispatch to send)."""
+        """Client-side wait for a free concurrency slot (dispatch to the HTTP call)."""
         start = self.t_dispatch_ns or self.t_scheduled_ns
-        return max(0, self.t_send_ns - start) / 1e6
+        return max(0, (self.t_post_ns or self.t_send_ns) - start) / 1e6
 
     @property
     def lateness_ms(self) -> float:

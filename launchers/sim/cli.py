@@ -19,6 +19,7 @@ from launchers.sim.polling_server import install_poll
 from launchers.sim.profiles import PROFILES, SimParams, param_fields, resolve
 from launchers.sim.prompt_tokens import PromptTokenizer
 from launchers.sim.timed_selector import TimedSelector
+from sweeper.rxstamp import listen_socket
 
 log = logging.getLogger("launchers.sim")
 
@@ -83,8 +84,10 @@ async def serve(
     )
     await runner.setup()
     install_poll(runner, state.engine.poll)
-    site = web.TCPSite(runner, opts.host, opts.port, shutdown_timeout=SHUTDOWN_GRACE_S)
     try:
+        # accepted connections stamp what they receive: requests' arrival times (ground truth)
+        sock = listen_socket(opts.host, opts.port)
+        site = web.SockSite(runner, sock, shutdown_timeout=SHUTDOWN_GRACE_S)
         await site.start()
     except OSError as exc:
         await runner.cleanup()

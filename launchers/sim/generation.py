@@ -15,6 +15,7 @@ from launchers.sim.faults import FAULT_MESSAGES, FaultPlan
 from launchers.sim.ground_truth import RequestTruth
 from launchers.sim.kv_cache import block_hashes
 from launchers.sim.openai_api import DONE, ApiError, ParsedRequest, ResponseShaper, parse_request
+from launchers.sim.polling_server import arrival_ns
 from launchers.sim.scheduler import SimRequest
 from launchers.sim.sse_sink import StreamSink
 
@@ -35,7 +36,7 @@ def error_response(truth: RequestTruth, error: ApiError) -> web.Response:
 
 
 async def handle_generation(request: web.Request, chat: bool) -> web.StreamResponse:
-    arrival = time.monotonic_ns()
+    arrival = arrival_ns(request)
     state: SimState = request.app["sim"]
     state.engine.poll()
     truth = state.truth.new(request.headers.get("x-request-id"), request.path, arrival)

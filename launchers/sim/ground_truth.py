@@ -1,6 +1,7 @@
 """Per-request ground truth, keyed by the `x-request-id` header, on `time.monotonic_ns()`.
 
-`arrival_ns` is taken when the handler starts (headers read), `chunk_ns` just before each SSE
+`arrival_ns` is when the request's first bytes reached the server (the kernel's receive stamp, see
+`polling_server.py`; the handler's start where there is none), `chunk_ns` just before each SSE
 chunk is handed to the transport, `finish_ns` after the last byte of the response is written.
 Served at GET /sim/requests and written as JSONL on shutdown.
 """

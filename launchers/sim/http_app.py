@@ -11,6 +11,7 @@ from launchers.sim.engine_loop import EngineLoop
 from launchers.sim.faults import FaultInjector
 from launchers.sim.generation import handle_generation
 from launchers.sim.ground_truth import GroundTruth
+from launchers.sim.polling_server import clear_arrival
 from launchers.sim.pooling import add_routes as add_pooling_routes
 from launchers.sim.profiles import SimParams
 from launchers.sim.prom_metrics import SimMetrics
@@ -163,7 +164,7 @@ async def sim_stats_reset(request: web.Request) -> web.Response:
 
 
 def build_app(state: SimState) -> web.Application:
-    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app = web.Application(client_max_size=64 * 1024 * 1024, middlewares=[clear_arrival])
     app["sim"] = state
 
     async def completions(request: web.Request) -> web.StreamResponse:

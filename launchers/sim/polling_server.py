@@ -8,24 +8,42 @@ nothing is due), and a due step waits for at most one connection's parsing.
 
 aiohttp builds one `RequestHandler` per connection from the runner's `Server`; we give that server
 a subclass whose handlers poll. Only `web.Server.__call__` is overridden.
+
+The same handlers note when a request's first bytes arrived (the kernel's receive stamp,
+`sweeper.rxstamp`): that is the request's arrival in the ground truth, so time the request spent
+waiting for the loop to parse it counts as server time, as it would in vLLM's API server.
+`arrival_ns(request)` reads it; the `clear_arrival` middleware forgets it once the response is
+done, so the next request on the connection is stamped by its own first bytes.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
+
+from sweeper.rxstamp import arrival_ns as rx_arrival_ns
+from sweeper.rxstamp import socket_fd
 
 
 def install_poll(runner: web.AppRunner, poll: Callable[[], None]) -> None:
     """Make the connections of `runner` (after `setup()`) call `poll` before parsing bytes."""
 
     class PollingRequestHandler(RequestHandler):
-        __slots__ = ()
+        __slots__ = ("rx_fd", "rx_start_ns")
+
+        def connection_made(self, transport: Any) -> None:
+            self.rx_fd = socket_fd(transport)
+            self.rx_start_ns = 0
+            super().connection_made(transport)
 
         def data_received(self, data: bytes) -> None:
+            if not self.rx_start_ns:
+                self.rx_start_ns = rx_arrival_ns(self.rx_fd)
             poll()
             super().data_received(data)
 
@@ -42,3 +60,20 @@ def install_poll(runner: web.AppRunner, poll: Callable[[], None]) -> None:
         logging.getLogger("launchers.sim").warning(
             "aiohttp's Server cannot be extended; due steps wait for the event loop's timers"
         )
+
+
+def arrival_ns(request: web.Request) -> int:
+    """When the request's first bytes reached the server (now, without the polling handler)."""
+    return getattr(request.protocol, "rx_start_ns", 0) or time.monotonic_ns()
+
+
+@web.middleware
+async def clear_arrival(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Forget the connection's arrival stamp once the handler is done with its request."""
+    try:
+        return await handler(request)
+    finally:
+        if hasattr(request.protocol, "rx_start_ns"):
+            request.protocol.rx_start_ns = 0

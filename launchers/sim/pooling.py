@@ -23,6 +23,7 @@ from aiohttp import web
 from launchers.sim.generation import error_response
 from launchers.sim.kv_cache import block_hashes
 from launchers.sim.openai_api import ApiError
+from launchers.sim.polling_server import arrival_ns
 from launchers.sim.scheduler import SimRequest
 
 if TYPE_CHECKING:
@@ -107,7 +108,7 @@ async def _pooled(state: SimState, req: SimRequest) -> None:
 
 
 async def handle_pooling(request: web.Request, kind: str) -> web.Response:
-    arrival = time.monotonic_ns()
+    arrival = arrival_ns(request)
     state: SimState = request.app["sim"]
     state.engine.poll()
     truth = state.truth.new(request.headers.get("x-request-id"), request.path, arrival)

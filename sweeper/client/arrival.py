@@ -7,16 +7,20 @@ reading coroutines one after another; a coroutine's clock read can be late by ev
 loop did before it. So the connection's protocol notes `(monotonic_ns at arrival, payload bytes
 received so far)` for every read, and the reader gives each SSE event the arrival time of the
 read that completed it. Without the hook (a different aiohttp) the wake-up time is used.
+
+The arrival time itself is the kernel's receive stamp of those bytes where the socket has one
+(`sweeper.rxstamp`, the session's sockets), so a loop busy with other streams does not delay it.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from typing import Any
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
+
+from sweeper.rxstamp import arrival_ns, socket_fd
 
 
 class TimedResponseHandler(ResponseHandler):
@@ -26,9 +30,14 @@ class TimedResponseHandler(ResponseHandler):
         super().__init__(*args, **kwargs)
         self.rx_payload: Any = None
         self.rx: list[tuple[int, int]] = []
+        self._fd = -1
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._fd = socket_fd(transport)
 
     def data_received(self, data: bytes) -> None:
-        now = time.monotonic_ns()
+        now = arrival_ns(self._fd)
         before = self._payload
         super().data_received(data)
         payload = self._payload or before

@@ -18,6 +18,7 @@ from sweeper.client.arrival import install as install_arrival_clock
 from sweeper.client.config import LoadConfig
 from sweeper.errors import ConfigError
 from sweeper.records import RequestRecord
+from sweeper.rxstamp import open_socket
 
 _now = time.monotonic_ns
 
@@ -62,7 +63,12 @@ def paused_gc() -> Iterator[None]:
 def open_session(load: LoadConfig, cap: int | None) -> aiohttp.ClientSession:
     """The run's one session; its connector holds `cap` connections (unbounded without a cap)."""
     connector = aiohttp.TCPConnector(
-        limit=cap or 0, limit_per_host=cap or 0, keepalive_timeout=60, force_close=False
+        limit=cap or 0,
+        limit_per_host=cap or 0,
+        keepalive_timeout=60,
+        force_close=False,
+        # sockets whose reads carry the kernel's arrival stamp (sweeper.rxstamp)
+        socket_factory=open_socket,
     )
     install_arrival_clock(connector)
     timeout = aiohttp.ClientTimeout(total=None, sock_read=load.request_timeout_s, sock_connect=30)
@@ -72,7 +78,8 @@ def open_session(load: LoadConfig, cap: int | None) -> aiohttp.ClientSession:
 
 
 async def _request_written(session: Any, ctx: Any, params: Any) -> None:
-    """aiohttp's request-chunk-sent signal: the body went to the socket."""
+    """aiohttp's request-chunk-sent signal, sent just before the chunk is handed to the socket
+    (the buffered headers go with the first one): the request leaves now."""
     rec = ctx.trace_request_ctx
-    if isinstance(rec, RequestRecord) and not rec.t_request_written_ns:
-        rec.t_request_written_ns = _now()
+    if isinstance(rec, RequestRecord) and not rec.t_send_ns:
+        rec.t_send_ns = _now()

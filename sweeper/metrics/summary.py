@@ -167,10 +167,10 @@ def extras(
             # open loop under a cap: time released requests waited for a free slot
             queue = [r.queue_ms for r in measured if r.t_send_ns]
             out.update(stats("queue_ms", queue, percentiles))
-    written = [(r.t_request_written_ns - r.t_send_ns) / 1e6 for r in measured
-               if r.t_request_written_ns]  # fmt: skip
+    written = [(r.t_send_ns - r.t_post_ns) / 1e6 for r in measured
+               if r.t_post_ns and r.t_send_ns]  # fmt: skip
     if written:
-        # the client's own cost before the request leaves (inside every TTFT and E2EL)
+        # the client's own cost before the request leaves (kept out of TTFT and E2EL)
         out.update(stats("send_overhead_ms", written, percentiles))
     groups = by_label(ok, duration_s, percentiles)
     if groups:

@@ -49,7 +49,7 @@ def fidelity_row(base_url: str, concurrency: int, num: int, workers: int = 1) ->
         d_e2e.append(abs((r.t_end_ns - r.t_send_ns) - true_e2e) / 1e6)
         d_arrival.append((t["arrival_ns"] - r.t_send_ns) / 1e6)
         d_read.append((r.t_first_token_ns - t["first_chunk_ns"]) / 1e6)
-        d_write.append((r.t_request_written_ns - r.t_send_ns) / 1e6)
+        d_write.append((r.t_send_ns - r.t_post_ns) / 1e6)
     summary = summarize(run, SloConfig(), [50, 99])
     extra = summary["sweeper"]
     assert summary["completed"] == num and len(d_ttft) == num

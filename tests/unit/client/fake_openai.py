@@ -43,7 +43,7 @@ class Seen:
     headers: list[dict[str, str]] = field(default_factory=list)
     in_flight: int = 0
     peak_in_flight: int = 0
-    # request id -> (arrival ns, first chunk written ns, last chunk written ns)
+    # request id -> (arrival ns, first and last chunk handed to the transport, ns)
     truth: dict[str, tuple[int, int, int]] = field(default_factory=dict)
     connections: set[int] = field(default_factory=set)
 
@@ -151,9 +151,10 @@ class FakeOpenAI:
                 event: dict[str, Any] = {"choices": [choice]}
                 if continuous:
                     event["usage"] = _usage(sent)
-                await self._event(resp, event)
+                # taken before the write, like the simulator's ground truth
                 last = time.monotonic_ns()
                 first = first or last
+                await self._event(resp, event)
                 if index in b.stall_after_first:
                     await asyncio.sleep(b.stall_s)
                 if index in b.cut_after_first:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
+import socket
+import threading
 import time
 
 import pytest
 
 from sweeper.client import LoadConfig, run_benchmark
 from sweeper.client import runner as runner_module
+from sweeper.client import session as session_module
 from sweeper.client.arrival import ArrivalClock, TimedResponseHandler, install
 from sweeper.client.runner import open_session
 from sweeper.records import RequestSpec
 from tests.unit.client.fake_openai import FakeBehaviour, FakeOpenAI
+
+MS = 1_000_000
 
 
 def test_connector_uses_the_timed_protocol() -> None:
@@ -54,3 +60,85 @@ def test_arrival_clock_maps_offsets_to_reads() -> None:
     assert [clock.at(end, -1) for end in (5, 10, 11, 25, 40, 41)] == [100, 100, 200, 200, 300, -1]
     clock._rx = None
     assert clock.at(3, 7) == 7
+
+
+class ThreadServer:
+    """A raw HTTP/1.1 server in a thread (not in the client's loop): /v1/models, and a stream of
+    two SSE events 300 ms apart whose write times it keeps."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.event_ns: list[int] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        buf = b""
+        with conn:
+            while True:
+                while b"\r\n\r\n" not in buf:
+                    data = conn.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                head, buf = buf.split(b"\r\n\r\n", 1)
+                length = (
+                    int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+                    if b"ength" in head
+                    else 0
+                )  # type: ignore[union-attr]
+                while len(buf) < length:
+                    buf += conn.recv(65536)
+                buf = buf[length:]
+                if head.startswith(b"GET"):
+                    body = b'{"data": []}'
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                                 b"Content-Length: %d\r\n\r\n%b" % (len(body), body))  # fmt: skip
+                    continue
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                             b"Transfer-Encoding: chunked\r\n\r\n")  # fmt: skip
+                for i, text in enumerate(("a", "b")):
+                    if i:
+                        time.sleep(0.3)
+                    event = b'data: {"choices": [{"index": 0, "text": "%b"}]}\n\n' % text.encode()
+                    self.event_ns.append(time.monotonic_ns())
+                    conn.sendall(b"%x\r\n%b\r\n" % (len(event), event))
+                done = b"data: [DONE]\n\n"
+                conn.sendall(b"%x\r\n%b\r\n0\r\n\r\n" % (len(done), done))
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+def test_a_busy_client_loop_does_not_delay_token_times(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Right after the request is written the client's loop blocks for 150 ms, while the first
+    event arrives: its time must still be the arrival (the kernel's stamp), not the late read."""
+    written = session_module._request_written
+
+    async def then_block(*args: object) -> None:
+        await written(*args)  # type: ignore[arg-type]
+        asyncio.get_running_loop().call_soon(time.sleep, 0.15)
+
+    monkeypatch.setattr(session_module, "_request_written", then_block)
+    server = ThreadServer()
+    try:
+        specs = [RequestSpec(prompt="p", prompt_len=1, output_len=2)]
+        load = LoadConfig(concurrency=1, progress=False, backend="openai-completions")
+        run = asyncio.run(run_benchmark(f"http://127.0.0.1:{server.port}", "m", specs, load))
+    finally:
+        server.close()
+    rec = run.records[0]
+    assert rec.success and rec.output_len == 2, rec.error
+    first, second = server.event_ns
+    assert 0 <= rec.chunk_times_ns[0] - first < 5 * MS, (rec.chunk_times_ns[0] - first) / MS
+    assert 0 <= rec.chunk_times_ns[1] - second < 5 * MS
+    # TTFT starts when the request left, not when the HTTP call began
+    assert rec.t_post_ns < rec.t_send_ns < first

@@ -51,7 +51,7 @@ def test_timestamps_bracket_the_servers_truth() -> None:
     result, server = run(FakeBehaviour(ttft_s=0.03, itl_s=0.01), specs(3, out=4), concurrency=1)
     for r in result.records:
         arrival, first, last = server.seen.truth[r.request_id]
-        assert r.t_send_ns <= r.t_request_written_ns <= arrival < first <= r.t_first_token_ns
+        assert r.t_post_ns <= r.t_send_ns <= arrival < first <= r.t_first_token_ns
         assert last <= r.t_end_ns
         assert r.ttft_ms >= 30.0
         # 3 gaps of >= 10 ms after the first token
