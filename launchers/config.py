@@ -72,6 +72,8 @@ class SimServerConfig(ServerConfig):
 
     kind: str = "sim"
     profile: str = "default"
+    # CPUs the simulator runs on ("0", "0,2-3"); None: wherever the OS puts it
+    cpus: str | None = None
     max_num_seqs: int | None = None
     max_num_batched_tokens: int | None = None
     block_size: int | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import resource
 import signal
 import sys
@@ -32,6 +33,7 @@ FIXED_OPTIONS = (
     "ground_truth_out",
     "tokenizer",
     "log_level",
+    "cpus",
 )
 # how long open connections get to finish once a stop is asked for
 SHUTDOWN_GRACE_S = 0.3
@@ -51,6 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level", default="INFO", type=str.upper, choices=("DEBUG", "INFO", "WARNING", "ERROR")
     )
+    parser.add_argument(
+        "--cpus",
+        default=None,
+        type=cpu_list,
+        metavar="LIST",
+        help="run on these CPUs only, e.g. 0 or 0,2-3: a load generator on the others then "
+        "never keeps the step clock waiting for a core",
+    )
     group = parser.add_argument_group("simulator parameters (default: the profile's value)")
     for name, kind in param_fields().items():
         flag = "--" + name.replace("_", "-")
@@ -59,6 +69,20 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             group.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper())
     return parser
+
+
+def cpu_list(text: str) -> set[int]:
+    """`0,2-3` -> {0, 2, 3}."""
+    cpus: set[int] = set()
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a CPU list like 0 or 0,2-3: {text!r}") from None
+    if not cpus:
+        raise argparse.ArgumentTypeError("an empty CPU list")
+    return cpus
 
 
 def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, SimParams]:
@@ -125,6 +149,11 @@ def raise_open_file_limit() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     opts, params = parse(argv)
+    if opts.cpus:
+        try:
+            os.sched_setaffinity(0, opts.cpus)
+        except (OSError, AttributeError) as exc:  # a CPU that is not there, or not Linux
+            build_parser().error(f"--cpus {sorted(opts.cpus)}: {exc}")
     raise_open_file_limit()
     logging.basicConfig(
         stream=sys.stderr,

@@ -78,6 +78,22 @@ def timer_floor(duration_s: float, period_ms: float = 5.0) -> Iterator[dict[str,
         figures["max"] = late[-1] / 1e6
 
 
+@contextmanager
+def cpus_apart() -> Iterator[list[str]]:
+    """Pins this process (the load driver, and what it starts later) to all CPUs but the last
+    and yields the simulator's `--cpus` for the last one, so the two never wait for each other's
+    core; affinity is restored at exit. Yields [] (no pinning) on a single-CPU machine."""
+    mine = sorted(os.sched_getaffinity(0))
+    if len(mine) < 2:
+        yield []
+        return
+    os.sched_setaffinity(0, mine[:-1])
+    try:
+        yield ["--cpus", str(mine[-1])]
+    finally:
+        os.sched_setaffinity(0, mine)
+
+
 def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg()) + f" on {os.cpu_count()} CPUs"
 

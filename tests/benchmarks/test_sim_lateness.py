@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+from contextlib import nullcontext
 
 import pytest
 
 from tests.benchmarks.sim_bench_support import (
     LoadResult,
     closed_loop,
+    cpus_apart,
     get_json,
     load_average,
     post,
@@ -24,6 +26,7 @@ BURST_S = 3.0
 
 
 @pytest.mark.benchmark
+@pytest.mark.parametrize("apart", [False, True], ids=["shared-cpus", "cpus-apart"])
 @pytest.mark.parametrize(
     ("label", "extra", "requests", "output_len"),
     [
@@ -32,8 +35,15 @@ BURST_S = 3.0
     ],
 )
 def test_step_lateness_2000_streams(
-    label: str, extra: list[str], requests: int, output_len: int
+    label: str, extra: list[str], requests: int, output_len: int, apart: bool
 ) -> None:
+    """`cpus-apart`: the simulator on its own core (`--cpus`), the load driver on the others."""
+    with cpus_apart() if apart else nullcontext([]) as pin:
+        run_case(f"{label}, {'simulator on its own CPU' if apart else 'CPUs shared'}",
+                 [*extra, *pin], requests, output_len)  # fmt: skip
+
+
+def run_case(label: str, extra: list[str], requests: int, output_len: int) -> None:
     with sim_server("--profile", "fast", *extra) as base:
         post(base + "/sim/stats/reset")
         start = get_json(base + "/sim/stats")

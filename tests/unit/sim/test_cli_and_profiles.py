@@ -7,7 +7,7 @@ from dataclasses import fields
 import pytest
 
 from launchers.config import ServerConfig, SimServerConfig
-from launchers.sim.cli import FIXED_OPTIONS, parse
+from launchers.sim.cli import FIXED_OPTIONS, main, parse
 from launchers.sim.profiles import DEFAULT, FAST, param_fields
 
 
@@ -71,6 +71,8 @@ def test_profiles_differ_only_in_clock_and_pool() -> None:
         (["--max-model-len", "999999"], "--max-model-len"),
         (["--bogus", "1"], "--bogus"),
         (["--log-level", "loud"], "--log-level"),
+        (["--cpus", "0,x"], "--cpus"),
+        (["--cpus", ""], "--cpus"),
     ],
 )
 def test_bad_options_give_one_line_naming_the_option(
@@ -81,3 +83,16 @@ def test_bad_options_give_one_line_naming_the_option(
     assert exit_info.value.code == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert needle in last
+
+
+def test_cpus_reach_the_command_line_as_a_cpu_set() -> None:
+    opts, _ = parse(launcher_argv(SimServerConfig(cpus="0,2-3")))
+    assert opts.cpus == {0, 2, 3}
+    assert parse([])[0].cpus is None
+
+
+def test_a_cpu_that_is_not_there_fails_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--cpus", "4095"])
+    assert exit_info.value.code == 2
+    assert "--cpus [4095]" in capsys.readouterr().err.strip().splitlines()[-1]

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import selectors
 import time
 
+import pytest
+
+from launchers.sim import timed_selector
 from launchers.sim.timed_selector import TimedSelector
 
 
@@ -27,3 +32,39 @@ def test_a_loop_on_the_timed_selector_records_its_sleeps() -> None:
         loop.close()
     assert sel.entered_ns >= t0
     assert sel.returned_ns - t0 >= 15_000_000
+
+
+def test_sleeps_whole_ms_in_epoll_and_the_rest_precisely(monkeypatch: pytest.MonkeyPatch) -> None:
+    """epoll would round 25.3 ms up to 26: the selector asks it for 25 and sleeps the 0.3."""
+    epoll_timeouts: list[float | None] = []
+    sleeps: list[float] = []
+    base_select = selectors.DefaultSelector.select
+
+    def recording_select(self: selectors.BaseSelector, timeout: float | None = None) -> list:
+        epoll_timeouts.append(timeout)
+        return base_select(self, timeout)
+
+    monkeypatch.setattr(selectors.DefaultSelector, "select", recording_select)
+    monkeypatch.setattr(timed_selector.time, "sleep", sleeps.append)
+    sel = TimedSelector()
+    try:
+        sel.select(0.0253)
+        assert math.ceil(epoll_timeouts[0] * 1e3) == 25  # what epoll is asked for, in ms
+        assert epoll_timeouts[1:] == [0]  # a last look for I/O after the precise sleep
+        assert len(sleeps) == 1 and 0 < sleeps[0] <= 0.0004
+        epoll_timeouts.clear()
+        sel.select(0)  # no timeout: passed through
+        assert epoll_timeouts == [0]
+    finally:
+        sel.close()
+
+
+def test_never_returns_before_the_timeout() -> None:
+    sel = TimedSelector()
+    try:
+        for timeout in (0.0004, 0.0031, 0.0127):
+            t0 = time.monotonic_ns()
+            assert sel.select(timeout) == []
+            assert time.monotonic_ns() - t0 >= timeout * 1e9
+    finally:
+        sel.close()
