@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from launchers.sim.collector import IdleCollector
 from launchers.sim.http_app import SimState, build_app
 from launchers.sim.polling_server import install_poll
 from launchers.sim.profiles import PROFILES, SimParams, param_fields, resolve
@@ -102,7 +103,9 @@ async def serve(
     tokenizer: PromptTokenizer,
     selector: TimedSelector | None = None,
 ) -> int:
-    state = SimState(params, opts.served_model_name, opts.profile, tokenizer, selector)
+    state = SimState(
+        params, opts.served_model_name, opts.profile, tokenizer, selector, IdleCollector()
+    )
     runner = web.AppRunner(
         build_app(state), access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_GRACE_S
     )
@@ -119,6 +122,16 @@ async def serve(
         return 1
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    collector = state.collector
+    if collector is not None:
+        # full garbage collections run when the engine is idle (see collector.py)
+        collector.start()
+
+        def collect_tick() -> None:
+            collector.offer(idle=state.engine.idle)
+            loop.call_later(1.0, collect_tick)
+
+        loop.call_later(1.0, collect_tick)
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.info(
@@ -133,6 +146,8 @@ async def serve(
     log.info("stopping")
     state.stop()
     await runner.cleanup()
+    if collector is not None:
+        collector.close()
     if opts.ground_truth_out:
         count = state.truth.write_jsonl(opts.ground_truth_out)
         log.info("ground truth of %d requests written to %s", count, opts.ground_truth_out)

@@ -13,6 +13,7 @@ import random
 import time
 from array import array
 
+from launchers.sim.collector import IdleCollector
 from launchers.sim.profiles import SimParams
 from launchers.sim.scheduler import Scheduler, SimRequest, StepPlan
 from launchers.sim.timed_selector import TimedSelector
@@ -46,9 +47,16 @@ class EngineLoop:
     # lateness samples kept for /sim/stats (a ring of the most recent steps)
     LATENESS_KEEP = 1_000_000
 
-    def __init__(self, scheduler: Scheduler, selector: TimedSelector | None = None) -> None:
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        selector: TimedSelector | None = None,
+        collector: IdleCollector | None = None,
+    ) -> None:
         self.scheduler = scheduler
         self.cost = CostModel(scheduler.params)
+        # Python's full garbage collections, run when the engine goes idle
+        self.collector = collector
         # splits lateness into the OS's wake-up delay and the loop's own backlog
         self.selector = selector
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -125,6 +133,8 @@ class EngineLoop:
         # the next step starts at this step's deadline (absolute), or now if the engine was idle
         self._start_step(self._deadline_ns)
         self.busy_ns += time.monotonic_ns() - now
+        if self.collector is not None and self._plan is None:
+            self.collector.offer(idle=True)
 
     def _record_lateness(self, ns: int, wake_ns: int, inherited_ns: int) -> None:
         if len(self.lateness_ns) < self.LATENESS_KEEP:

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from aiohttp import web
 
+from launchers.sim.collector import IdleCollector
 from launchers.sim.engine_loop import EngineLoop
 from launchers.sim.faults import FaultInjector
 from launchers.sim.generation import handle_generation
@@ -27,6 +28,7 @@ class SimState:
     profile: str
     tokenizer: PromptTokenizer
     selector: TimedSelector | None = None
+    collector: IdleCollector | None = None
     started_ns: int = field(default_factory=time.monotonic_ns)
     num_received: int = 0
     stopping: bool = False
@@ -34,7 +36,7 @@ class SimState:
     def __post_init__(self) -> None:
         self.scheduler = make_scheduler(self.params)
         self.metrics = SimMetrics(self.scheduler, self.model_name, self.profile)
-        self.engine = EngineLoop(self.scheduler, self.selector)
+        self.engine = EngineLoop(self.scheduler, self.selector, self.collector)
         self.truth = GroundTruth()
         self.faults = FaultInjector(self.params)
 
@@ -130,8 +132,11 @@ async def sim_stats(request: web.Request) -> web.Response:
     # fresh = what a step added on top of the lateness it inherited from the step before
     fresh = [total - i for total, i in zip(lateness, inherited, strict=True)]
     backlog = [max(0, f - w) for f, w in zip(fresh, wake, strict=True)]
+    # ?samples=1: every kept step's lateness too (ms), for benchmarks that pool several windows
+    samples = {"lateness_samples_ms": [ns / 1e6 for ns in lateness]}
     return web.json_response(
         {
+            **(samples if request.query.get("samples") == "1" else {}),
             "simulated": True,
             "profile": state.profile,
             "steps": s.steps,
@@ -143,6 +148,7 @@ async def sim_stats(request: web.Request) -> web.Response:
             "os_wake_delay_ms": percentiles_ms(wake),
             "loop_backlog_ms": percentiles_ms(backlog),
             "engine_busy_s": engine.busy_ns / 1e9,
+            "gc": state.collector.stats() if state.collector else None,
             # CPU the whole simulator process used (user + system), for headroom figures
             "process_cpu_s": time.process_time(),
             "uptime_s": (time.monotonic_ns() - state.started_ns) / 1e9,

@@ -37,6 +37,8 @@ def install_poll(runner: web.AppRunner, poll: Callable[[], None]) -> None:
         __slots__ = ("rx_fd", "rx_start_ns")
 
         def connection_made(self, transport: Any) -> None:
+            # a wave of new connections is set up in one loop iteration too
+            poll()
             self.rx_fd = socket_fd(transport)
             self.rx_start_ns = 0
             super().connection_made(transport)

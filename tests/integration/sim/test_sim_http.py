@@ -241,3 +241,18 @@ def test_client_disconnect_aborts_the_request(fast_sim: SimProcess) -> None:
     truth = json.loads(fast_sim.get("/sim/requests?request_id=leaver")[1])[0]
     assert truth["status"] == 499 and truth["finish_reason"] == "abort"
     assert 0 < truth["output_tokens"] < 4000
+
+
+def test_stats_give_step_lateness_and_the_collector(fast_sim: SimProcess) -> None:
+    bodies = [(COMPLETIONS, {"prompt": PROMPT, "max_tokens": 10, "stream": True})] * 8
+    got = asyncio.run(_many(fast_sim, bodies, 8))
+    assert all(r.tokens == 10 for r in got)
+    stats = json.loads(fast_sim.get("/sim/stats")[1])
+    assert stats["simulated"] is True and stats["steps"] >= 10
+    assert stats["lateness_samples"] == stats["steps"]
+    assert "lateness_samples_ms" not in stats
+    assert 0 <= stats["lateness_ms"]["p50"] <= stats["lateness_ms"]["max"]
+    assert set(stats["gc"]) == {"full_passes", "under_load", "longest_ms"}
+    full = json.loads(fast_sim.get("/sim/stats?samples=1")[1])
+    samples = full["lateness_samples_ms"]
+    assert len(samples) == stats["steps"] and max(samples) == full["lateness_ms"]["max"]
