@@ -14,7 +14,7 @@ from aiohttp import web
 from launchers.sim.faults import FAULT_MESSAGES, FaultPlan
 from launchers.sim.ground_truth import RequestTruth
 from launchers.sim.kv_cache import block_hashes
-from launchers.sim.openai_api import DONE, ApiError, ParsedRequest, ResponseShaper, parse_request
+from launchers.sim.openai_api import ApiError, ParsedRequest, ResponseShaper, parse_request
 from launchers.sim.polling_server import arrival_ns
 from launchers.sim.scheduler import SimRequest
 from launchers.sim.sse_sink import StreamSink
@@ -148,7 +148,9 @@ async def _stream(
     if transport is None or transport.is_closing():
         truth.error, truth.finish_reason, truth.status = "client disconnected", "abort", 499
         return resp
-    sink = StreamSink(transport, shaper, truth, fault, parsed.continuous_usage)
+    sink = StreamSink(
+        transport, shaper, truth, fault, parsed.continuous_usage, parsed.include_usage
+    )
     req.sink = sink
     if req.pending:  # tokens produced while the headers were going out
         sink(req)
@@ -171,10 +173,7 @@ async def _stream(
         truth.error = "server stopping"
         return resp
     try:
-        if parsed.include_usage:
-            await resp.write(shaper.usage_chunk(sink.sent_tokens))
-        await resp.write(DONE)
-        await resp.write_eof()
+        await resp.write_eof()  # the usage chunk and [DONE] went with the last token
         truth.finish_ns = time.monotonic_ns()
     except ConnectionResetError:
         truth.error, truth.finish_reason, truth.status = "client disconnected", "abort", 499

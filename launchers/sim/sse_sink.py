@@ -2,8 +2,10 @@
 token): the engine calls the sink of every request that got tokens; the sink frames the chunk
 (HTTP chunked encoding, as aiohttp would) and hands it to the transport at once.
 
-The HTTP handler only waits for `finished` and then writes the usage chunk, `[DONE]` and EOF
-through aiohttp. Faults (a stall, a cut) are applied here, per chunk.
+The last content chunk goes out in one write with what ends the stream (the usage chunk when
+asked for, `[DONE]`), as vLLM's server sends them back to back; the HTTP handler only waits for
+`finished` and then ends the chunked body through aiohttp. Faults (a stall, a cut) are applied
+here, per chunk.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 
 from launchers.sim.faults import FaultPlan
 from launchers.sim.ground_truth import RequestTruth
-from launchers.sim.openai_api import ResponseShaper
+from launchers.sim.openai_api import DONE, ResponseShaper
 from launchers.sim.scheduler import SimRequest, Status
 
 
@@ -25,12 +27,14 @@ class StreamSink:
         truth: RequestTruth,
         fault: FaultPlan,
         continuous_usage: bool,
+        include_usage: bool = False,
     ) -> None:
         self.transport = transport
         self.shaper = shaper
         self.truth = truth
         self.fault = fault
         self.continuous_usage = continuous_usage
+        self.include_usage = include_usage
         self.loop = asyncio.get_running_loop()
         # resolved once the last token's chunk is out, or the stream ended early
         self.finished: asyncio.Future[str] = self.loop.create_future()
@@ -66,7 +70,7 @@ class StreamSink:
             framed = self._plain_framed
             if framed is None:
                 data = self.shaper.chunk(1, None, first=False, usage_tokens=None)
-                framed = self._plain_framed = b"%x\r\n%b\r\n" % (len(data), data)
+                framed = self._plain_framed = _frame(data)
         else:
             data = self.shaper.chunk(
                 n,
@@ -74,7 +78,11 @@ class StreamSink:
                 first=self.chunks == 1,
                 usage_tokens=self.sent_tokens if self.continuous_usage else None,
             )
-            framed = b"%x\r\n%b\r\n" % (len(data), data)
+            framed = _frame(data)
+            if last:
+                if self.include_usage:
+                    framed += _frame(self.shaper.usage_chunk(self.sent_tokens))
+                framed += _frame(DONE)
         truth = self.truth
         now = time.monotonic_ns()
         if self.chunks == 1:
@@ -94,3 +102,8 @@ class StreamSink:
 
     def engine_stopped(self) -> None:
         self._end("stopped")
+
+
+def _frame(data: bytes) -> bytes:
+    """One HTTP chunked-encoding chunk, as aiohttp would frame it."""
+    return b"%x\r\n%b\r\n" % (len(data), data)

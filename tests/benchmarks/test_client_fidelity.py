@@ -1,14 +1,14 @@
 """Client fidelity and cost against the simulator's ground truth.
 
-For every request the simulator records (monotonic ns, same host) when it read the request and
-when it handed each SSE chunk to the transport. The client's TTFT and E2EL minus the server's
-(first chunk - arrival, last chunk - arrival) is what the client adds: send path, loop delay,
-reading and parsing. The two halves are printed apart: send -> server arrival (client send
-path, kernel, and the server's own accept delay) and server chunk hand-off -> client timestamp
-(kernel, the client's loop delay and parsing); "send ovh" is the client's own part of the
-first half (send call -> request bytes written to the socket). Prints |measured - true|
-median / p99 at concurrency 1, 64, 256 and the client's CPU-µs per output token (target: p99
-< 1 ms at 256).
+For every request the simulator records (monotonic ns, same host) when the request's first
+bytes reached it (kernel receive stamp) and when it handed each SSE chunk to the transport. The
+client's TTFT and E2EL minus the server's (first chunk - arrival, last chunk - arrival) is what
+the client adds or misses. The two halves are printed apart: send -> server arrival (the
+request's bytes handed to the socket -> the server's receive stamp) and server chunk hand-off ->
+client timestamp (the kernel, and a read late enough to merge later bytes into it); "send ovh" is
+the client's own work before the request leaves (HTTP call -> bytes on the socket), which is not
+part of TTFT. Prints |measured - true| median / p99 at concurrency 1, 64, 256 (one worker
+process, then two) and the client's CPU-µs per output token (target: p99 < 1 ms at 256).
 
     python -m pytest tests/benchmarks/test_client_fidelity.py -m benchmark -s
 """
