@@ -31,7 +31,7 @@ BURST_S = 3.0
     ("label", "extra", "requests", "output_len"),
     [
         ("fast (max_num_seqs 256, the rest queued)", [], 2 * STREAMS, 128),
-        ("fast, max_num_seqs 2048 (all 2000 running)", ["--max-num-seqs", "2048"], STREAMS, 32),
+        ("fast, max_num_seqs 2048 (all 2000 running)", ["--max-num-seqs", "2048"], STREAMS, 128),
     ],
 )
 def test_step_lateness_2000_streams(
