@@ -101,6 +101,8 @@ def socket_fd(transport: Any) -> int:
 def open_socket(addr_info: tuple[Any, ...]) -> socket.socket:
     """aiohttp's `socket_factory`: a client socket that stamps what it receives."""
     family, kind, proto = addr_info[0], addr_info[1], addr_info[2]
+    if SO_TIMESTAMPNS is None:  # no kernel stamps here: a plain socket, read times as before
+        return socket.socket(family=family, type=kind, proto=proto)
     sock = StampedSocket(family=family, type=kind, proto=proto)
     enable(sock)
     return sock
@@ -112,7 +114,7 @@ def listen_socket(host: str, port: int, backlog: int = 4096) -> socket.socket:
     family, kind, proto, _, addr = socket.getaddrinfo(
         host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
     )[0]
-    sock = StampedListener(family, kind, proto)
+    sock = (StampedListener if SO_TIMESTAMPNS is not None else socket.socket)(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         enable(sock)
