@@ -61,7 +61,7 @@ pytestmark = pytest.mark.benchmark
 SEED = 0
 # (concurrency, prompts); each cell runs both tools `repeats` times, alternating
 SIM_CASES, SIM_REPEATS = ((1, 40), (16, 96)), 2
-VLLM_CASES, VLLM_REPEATS = ((1, 64), (4, 128)), 3
+VLLM_CASES, VLLM_REPEATS = ((1, 64), (4, 128)), 5
 THROUGHPUT_SANITY = 0.15
 
 
