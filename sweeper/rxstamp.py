@@ -33,9 +33,12 @@ _SOL_SOCKET = socket.SOL_SOCKET
 _monotonic_ns = time.monotonic_ns
 _time_ns = time.time_ns
 
-# the last StampedSocket recv of this process: (fd, monotonic ns the bytes arrived)
+# the last StampedSocket read of this process: its fd, when its bytes arrived, when it was read
 _last_fd = -1
 _last_ns = 0
+_last_read_ns = 0
+# a read's stamp serves the data_received right after it (same callback), not a later one
+FRESH_NS = 50_000_000
 
 
 def enable(sock: socket.socket) -> bool:
@@ -50,13 +53,25 @@ def enable(sock: socket.socket) -> bool:
 
 
 class StampedSocket(socket.socket):
-    """A socket whose `recv` remembers the kernel's arrival time of the bytes it returns."""
+    """A socket whose reads (`recv`, and `recv_into` for buffered and TLS protocols) remember
+    the kernel's arrival time of the bytes they return."""
 
     __slots__ = ()
 
     def recv(self, bufsize: int, flags: int = 0) -> bytes:
-        global _last_fd, _last_ns
         data, ancillary, _, _ = self.recvmsg(bufsize, _ANCILLARY, flags)
+        self._note(ancillary)
+        return data
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        view = memoryview(buffer)
+        count, ancillary, _, _ = self.recvmsg_into([view[:nbytes] if nbytes else view],
+                                                   _ANCILLARY, flags)  # fmt: skip
+        self._note(ancillary)
+        return count
+
+    def _note(self, ancillary: list[tuple[int, int, bytes]]) -> None:
+        global _last_fd, _last_ns, _last_read_ns
         now = _monotonic_ns()
         arrived = now
         for level, kind, raw in ancillary:
@@ -70,7 +85,7 @@ class StampedSocket(socket.socket):
                     arrived = stamp
         _last_fd = self.fileno()
         _last_ns = arrived
-        return data
+        _last_read_ns = now
 
 
 class StampedListener(socket.socket):
@@ -88,8 +103,12 @@ class StampedListener(socket.socket):
 
 
 def arrival_ns(fd: int) -> int:
-    """When the bytes of the read just done on `fd` arrived (the clock now, if not stamped)."""
-    return _last_ns if fd == _last_fd else _monotonic_ns()
+    """When the bytes of the read just done on `fd` arrived (the clock now, if not stamped).
+    A stamp is only taken from a read made moments ago: an fd number is reused once closed."""
+    now = _monotonic_ns()
+    if fd == _last_fd and now - _last_read_ns < FRESH_NS:
+        return _last_ns
+    return now
 
 
 def socket_fd(transport: Any) -> int:

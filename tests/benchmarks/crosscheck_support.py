@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 from numpy import median
+from prometheus_client.parser import text_string_to_metric_families
 
 from sweeper.datasets.tokenizer import ESTIMATE_WORDS
 from tests.benchmarks.sim_process import ground_truth
@@ -132,6 +133,9 @@ class Outcome:
     # against the simulator's ground truth, medians in ms: send -> the server read the request,
     # the server's TTFT (arrival -> first chunk handed to the socket), first chunk -> client
     truth_ms: tuple[float, float, float] | None = None
+    # real vLLM: the server's own mean TTFT over the run (its time_to_first_token histogram,
+    # from the request's arrival in the engine), ms
+    server_mean_ttft_ms: float | None = None
 
 
 @dataclass
@@ -219,18 +223,38 @@ def add_ground_truth(o: Outcome, base_url: str) -> None:
     o.truth_ms = (float(median(send)), float(median(server)), float(median(back)))
 
 
+def ttft_histogram(base_url: str) -> tuple[float, float]:
+    """(sum of seconds, count) of the server's `vllm:time_to_first_token_seconds` histogram."""
+    with urllib.request.urlopen(base_url + "/metrics", timeout=30) as resp:
+        text = resp.read().decode()
+    total = count = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "vllm:time_to_first_token_seconds_sum":
+                total += sample.value
+            elif sample.name == "vllm:time_to_first_token_seconds_count":
+                count += sample.value
+    return total, count
+
+
 def measure(case: Case, shim: Path, repeats: int) -> list[Outcome]:
     """Alternate the tools (vLLM first on even repeats, sweeper first on odd ones)."""
     outcomes: list[Outcome] = []
     for repeat in range(repeats):
         first_vllm = repeat % 2 == 0
         for tool in ("vllm", "sweeper") if first_vllm else ("sweeper", "vllm"):
+            before = None if case.ground_truth else ttft_histogram(case.base_url)
             if tool == "vllm":
                 outcomes.append(run_vllm_bench(case, shim, repeat))
             else:
                 outcomes.append(run_sweeper(case, repeat))
             if case.ground_truth:
                 add_ground_truth(outcomes[-1], case.base_url)
+            elif before is not None:
+                after = ttft_histogram(case.base_url)
+                n = after[1] - before[1]
+                if n > 0:
+                    outcomes[-1].server_mean_ttft_ms = 1e3 * (after[0] - before[0]) / n
     return outcomes
 
 
@@ -265,8 +289,11 @@ def print_table(title: str, cells: list[list[Outcome]]) -> None:
     head = f"{'server':<10} {'conc':>4} {'tool':<11} {'rep':>3}"
     head += "".join(f" {label:>{int(w)}}" for _, label, w in FIGURES)
     truth = any(o.truth_ms for outcomes in cells for o in outcomes)
+    server = any(o.server_mean_ttft_ms for outcomes in cells for o in outcomes)
     if truth:
         head += "  | truth: send>srv srv TTFT srv>client"
+    if server:
+        head += "  | mean TTFT: tool  server  tool-server"
     print(f"\n[crosscheck] {title}\n[crosscheck] {head}  | load avg 1/5/15 min")
     for outcomes in cells:
         for o in outcomes:
@@ -274,11 +301,19 @@ def print_table(title: str, cells: list[list[Outcome]]) -> None:
             row += "".join(f" {o.result[k]:>{w}f}" for k, _, w in FIGURES)
             if o.truth_ms:
                 row += "  | {:>14.2f} {:>8.2f} {:>10.2f}".format(*o.truth_ms)
+            if o.server_mean_ttft_ms:
+                tool_ms = o.result["mean_ttft_ms"]
+                row += f"  | {tool_ms:>15.2f} {o.server_mean_ttft_ms:>7.2f}"
+                row += f" {tool_ms - o.server_mean_ttft_ms:>12.2f}"
             print(f"[crosscheck] {row}  | {o.load}")
         for tool in ("vllm bench", "sweeper"):
             mine = [o for o in outcomes if o.tool == tool]
             row = f"{o.server:<10} {o.concurrency:>4} {tool:<11} {'avg':>3}"
             row += "".join(f" {mean(mine, k):>{w}f}" for k, _, w in FIGURES)
+            gaps = [o.result["mean_ttft_ms"] - o.server_mean_ttft_ms
+                    for o in mine if o.server_mean_ttft_ms]  # fmt: skip
+            if gaps:
+                row += f"  | mean TTFT - the server's own: {sum(gaps) / len(gaps):.2f} ms"
             print(f"[crosscheck] {row}")
         diff = ratios(outcomes)
         row = f"{o.server:<10} {o.concurrency:>4} {'diff':<11} {'%':>3}"

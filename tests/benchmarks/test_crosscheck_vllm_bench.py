@@ -8,7 +8,10 @@ length = the reference answer's token count with ignore_eos, request_rate inf, t
 loop (`--max-concurrency` / `concurrency=`). Prints output tok/s, median TTFT and mean TPOT of
 every run, the means and sweeper / vllm - 1 (the issue's target: within 5 % for output tok/s and
 median TTFT). On the simulator, its per-request ground truth splits each tool's median TTFT
-into send -> the server read the request, the server's own TTFT, and first chunk -> client.
+into send -> the server read the request, the server's own TTFT, and first chunk -> client. On
+real vLLM, its own TTFT histogram (`vllm:time_to_first_token_seconds`, from the request's
+arrival in the engine) over each run gives the server's mean TTFT, and each tool's mean TTFT
+minus it (the client's part plus vLLM's API-server path, the same for both tools).
 Asserts that both tools completed every request with the same prompt and output token counts
 (per request, in order), and (a sanity bound only) that output tok/s agree within 15 %.
 

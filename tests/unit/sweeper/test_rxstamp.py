@@ -88,3 +88,26 @@ def test_without_kernel_stamps_the_clock_is_read_at_the_recv() -> None:
         assert before <= arrival_ns(stamped.fileno()) <= time.monotonic_ns()
         # stamps can be switched on for any socket of a family that has them
         assert enable(stamped) is (SO_TIMESTAMPNS is not None)
+
+
+def test_buffered_reads_are_stamped_and_stamps_go_stale() -> None:
+    """recv_into (asyncio's path for buffered and TLS protocols) keeps the stamp too; a stamp
+    is not handed out long after its read (the fd number may belong to a new socket by then)."""
+    listener = listen_socket("127.0.0.1", 0)
+    listener.setblocking(True)
+    client = open_socket((socket.AF_INET, socket.SOCK_STREAM, 0, "", ("127.0.0.1", 0)))
+    try:
+        client.connect(listener.getsockname())
+        conn, _ = listener.accept()
+        with conn:
+            sent = time.monotonic_ns()
+            client.sendall(b"abcdef")
+            time.sleep(0.03)
+            buf = bytearray(4)
+            assert conn.recv_into(buf, 3) == 3 and bytes(buf[:3]) == b"abc"
+            assert sent <= arrival_ns(conn.fileno()) < sent + 5 * MS
+            time.sleep(0.06)  # longer than a stamp stays fresh
+            assert time.monotonic_ns() - arrival_ns(conn.fileno()) < 5 * MS
+    finally:
+        client.close()
+        listener.close()
