@@ -148,8 +148,12 @@ async def _stream(
     if transport is None or transport.is_closing():
         truth.error, truth.finish_reason, truth.status = "client disconnected", "abort", 499
         return resp
+    # aiohttp's body writer notes the end of the body in `_eof`; where it has that flag, the sink
+    # writes the terminating chunk with the last token and the flag is set here afterwards
+    writer = getattr(resp, "_payload_writer", None)
+    end_body = isinstance(getattr(writer, "_eof", None), bool)
     sink = StreamSink(
-        transport, shaper, truth, fault, parsed.continuous_usage, parsed.include_usage
+        transport, shaper, truth, fault, parsed.continuous_usage, parsed.include_usage, end_body
     )
     req.sink = sink
     if req.pending:  # tokens produced while the headers were going out
@@ -173,8 +177,10 @@ async def _stream(
         truth.error = "server stopping"
         return resp
     try:
-        await resp.write_eof()  # the usage chunk and [DONE] went with the last token
-        truth.finish_ns = time.monotonic_ns()
+        if end_body:
+            writer._eof = True  # type: ignore[union-attr]  # the sink ended the body
+        await resp.write_eof()
+        truth.finish_ns = truth.finish_ns or time.monotonic_ns()
     except ConnectionResetError:
         truth.error, truth.finish_reason, truth.status = "client disconnected", "abort", 499
     return resp

@@ -2,10 +2,11 @@
 token): the engine calls the sink of every request that got tokens; the sink frames the chunk
 (HTTP chunked encoding, as aiohttp would) and hands it to the transport at once.
 
-The last content chunk goes out in one write with what ends the stream (the usage chunk when
-asked for, `[DONE]`), as vLLM's server sends them back to back; the HTTP handler only waits for
-`finished` and then ends the chunked body through aiohttp. Faults (a stall, a cut) are applied
-here, per chunk.
+The last content chunk goes out in one write with everything that ends the stream: the usage
+chunk when asked for, `[DONE]`, and (`end_body`) the empty chunk that ends the HTTP body. A
+client that reads late then cannot merge the last token with bytes sent a loop turn later. The
+HTTP handler only waits for `finished` and tells aiohttp the body is complete. Faults (a stall, a
+cut) are applied here, per chunk.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class StreamSink:
         fault: FaultPlan,
         continuous_usage: bool,
         include_usage: bool = False,
+        end_body: bool = False,
     ) -> None:
         self.transport = transport
         self.shaper = shaper
@@ -35,6 +37,7 @@ class StreamSink:
         self.fault = fault
         self.continuous_usage = continuous_usage
         self.include_usage = include_usage
+        self.end_body = end_body
         self.loop = asyncio.get_running_loop()
         # resolved once the last token's chunk is out, or the stream ended early
         self.finished: asyncio.Future[str] = self.loop.create_future()
@@ -83,6 +86,8 @@ class StreamSink:
                 if self.include_usage:
                     framed += _frame(self.shaper.usage_chunk(self.sent_tokens))
                 framed += _frame(DONE)
+                if self.end_body:
+                    framed += b"0\r\n\r\n"
         truth = self.truth
         now = time.monotonic_ns()
         if self.chunks == 1:
@@ -91,6 +96,8 @@ class StreamSink:
         truth.chunk_tokens.append(n)
         self.transport.write(framed)
         if last:
+            if self.end_body:
+                truth.finish_ns = now
             self._end("finished")
         elif fault.cut_after_chunks and self.chunks == fault.cut_after_chunks:
             self._end("cut")

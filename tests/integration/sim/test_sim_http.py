@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -256,3 +257,25 @@ def test_stats_give_step_lateness_and_the_collector(fast_sim: SimProcess) -> Non
     full = json.loads(fast_sim.get("/sim/stats?samples=1")[1])
     samples = full["lateness_samples_ms"]
     assert len(samples) == stats["steps"] and max(samples) == full["lateness_ms"]["max"]
+
+
+def test_last_token_done_and_body_end_go_in_one_write(fast_sim: SimProcess) -> None:
+    """The last token's chunk, [DONE] and the end of the chunked body arrive together, and the
+    connection serves the next request (keep-alive intact)."""
+    host, port = fast_sim.base.removeprefix("http://").split(":")
+    body = json.dumps({"prompt": PROMPT, "max_tokens": 5, "stream": True}).encode()
+    request = (
+        f"POST {COMPLETIONS} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        for _ in range(2):
+            sock.sendall(request)
+            reads: list[bytes] = []
+            while not b"".join(reads).endswith(b"\r\n0\r\n\r\n"):
+                data = sock.recv(65536)
+                assert data, "connection closed mid-response"
+                reads.append(data)
+            last = reads[-1]
+            assert b"data: [DONE]" in last and last.count(b'"text"') >= 1, last
+            assert b"".join(reads).count(b'"text"') == 5
