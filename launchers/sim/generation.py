@@ -35,12 +35,18 @@ def error_response(truth: RequestTruth, error: ApiError) -> web.Response:
     return web.json_response(error.body(), status=error.status)
 
 
-async def handle_generation(request: web.Request, chat: bool) -> web.StreamResponse:
-    arrival = arrival_ns(request)
+def open_request(request: web.Request) -> tuple[SimState, RequestTruth]:
+    """A request's ground truth, from its arrival (first bytes read); a due step runs first."""
     state: SimState = request.app["sim"]
     state.engine.poll()
-    truth = state.truth.new(request.headers.get("x-request-id"), request.path, arrival)
+    request_id = request.headers.get("x-request-id")
+    truth = state.truth.new(request_id, request.path, arrival_ns(request))
     state.num_received += 1
+    return state, truth
+
+
+async def handle_generation(request: web.Request, chat: bool) -> web.StreamResponse:
+    state, truth = open_request(request)
     crash_after = state.params.crash_after
     if crash_after and state.num_received > crash_after:
         log.error("simulated crash after %d requests (fault injection)", crash_after)
@@ -66,7 +72,7 @@ async def handle_generation(request: web.Request, chat: bool) -> web.StreamRespo
         prompt_len=len(parsed.prompt_keys),
         target_output=parsed.target_output,
         final_reason=parsed.final_reason,
-        arrival_ns=arrival,
+        arrival_ns=truth.arrival_ns,
         block_hashes=block_hashes(parsed.prompt_keys, state.params.block_size)
         if state.params.enable_prefix_caching
         else [],

@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from launchers.sim.generation import error_response
+from launchers.sim.generation import error_response, open_request
 from launchers.sim.kv_cache import block_hashes
 from launchers.sim.openai_api import ApiError
-from launchers.sim.polling_server import arrival_ns
 from launchers.sim.scheduler import SimRequest
 
 if TYPE_CHECKING:
@@ -108,11 +107,7 @@ async def _pooled(state: SimState, req: SimRequest) -> None:
 
 
 async def handle_pooling(request: web.Request, kind: str) -> web.Response:
-    arrival = arrival_ns(request)
-    state: SimState = request.app["sim"]
-    state.engine.poll()
-    truth = state.truth.new(request.headers.get("x-request-id"), request.path, arrival)
-    state.num_received += 1
+    state, truth = open_request(request)
     try:
         body = await request.json(loads=json.loads)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -137,7 +132,7 @@ async def handle_pooling(request: web.Request, kind: str) -> web.Response:
             prompt_len=len(k),
             target_output=1,
             final_reason="stop",
-            arrival_ns=arrival,
+            arrival_ns=truth.arrival_ns,
             block_hashes=block_hashes(k, size) if state.params.enable_prefix_caching else [],
             wake_every=1,
         )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import time
 import urllib.request
@@ -12,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from launchers.process import free_port
+from tests.helpers.processes import stop_group
 
 
 @contextmanager
@@ -43,11 +42,5 @@ def mlflow_server(root: Path, timeout_s: float = 180) -> Iterator[str]:
             time.sleep(0.5)
         yield uri
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_group(proc)
         log.close()

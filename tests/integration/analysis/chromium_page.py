@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -18,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from tests.helpers.processes import stop_group
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -61,14 +61,7 @@ def chromium(binary: str) -> Iterator[str]:
             port = port_file.read_text().splitlines()[0]
             yield f"http://127.0.0.1:{port}"
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
+            stop_group(proc, grace_s=10)
 
 
 class DevTools:

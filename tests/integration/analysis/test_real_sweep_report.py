@@ -4,8 +4,6 @@ the right curves and points."""
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +15,7 @@ from analysis.frame import SOURCE_COLUMNS
 from analysis.loader import Sweep, load_sweep
 from analysis.report import Report, make_report
 from analysis.sync import sync_sweep_dirs
+from tests.helpers.processes import stop_group
 
 REPO = Path(__file__).resolve().parents[3]
 NUM_PROMPTS = 8
@@ -46,14 +45,8 @@ def run_sweep(sweep_dir: Path) -> None:
     try:
         out, _ = proc.communicate(timeout=240)
     finally:
-        if proc.poll() is None:
-            # SIGTERM first: sweeper stops its servers (they run in their own sessions)
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        # SIGTERM first: sweeper stops its servers (they run in their own sessions)
+        stop_group(proc)
     assert proc.returncode == 0, out[-3000:]
 
 

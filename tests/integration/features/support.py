@@ -20,8 +20,8 @@ def run_ok(sweep: Sweep, *overrides: str) -> list[dict[str, Any]]:
     return results
 
 
-def job_metrics(sweep: Sweep) -> list[dict[str, float]]:
-    """Metrics of each FINISHED job run, in job order."""
+def job_runs(sweep: Sweep) -> list[Any]:
+    """The sweep's job runs in MLflow, in job order."""
     client = MlflowClient(sweep.uri)
     exp = client.get_experiment_by_name("sweeper")
     runs = [
@@ -29,18 +29,15 @@ def job_metrics(sweep: Sweep) -> list[dict[str, float]]:
         for r in client.search_runs([exp.experiment_id])
         if r.data.tags.get("sweeper.kind") == "job"
     ]
+    return sorted(runs, key=lambda r: int(r.data.tags["sweeper.job_num"]))
+
+
+def job_metrics(sweep: Sweep) -> list[dict[str, float]]:
+    """Metrics of each FINISHED job run, in job order."""
+    runs = job_runs(sweep)
     assert all(r.info.status == "FINISHED" for r in runs)
-    runs.sort(key=lambda r: int(r.data.tags["sweeper.job_num"]))
     return [r.data.metrics for r in runs]
 
 
 def params_of(sweep: Sweep) -> list[dict[str, str]]:
-    client = MlflowClient(sweep.uri)
-    exp = client.get_experiment_by_name("sweeper")
-    runs = [
-        r
-        for r in client.search_runs([exp.experiment_id])
-        if r.data.tags.get("sweeper.kind") == "job"
-    ]
-    runs.sort(key=lambda r: int(r.data.tags["sweeper.job_num"]))
-    return [r.data.params for r in runs]
+    return [r.data.params for r in job_runs(sweep)]
