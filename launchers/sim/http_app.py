@@ -133,10 +133,10 @@ async def sim_stats(request: web.Request) -> web.Response:
     fresh = [total - i for total, i in zip(lateness, inherited, strict=True)]
     backlog = [max(0, f - w) for f, w in zip(fresh, wake, strict=True)]
     # ?samples=1: every kept step's lateness too (ms), for benchmarks that pool several windows
-    samples = {"lateness_samples_ms": [ns / 1e6 for ns in lateness]}
+    samples = request.query.get("samples") == "1"
     return web.json_response(
         {
-            **(samples if request.query.get("samples") == "1" else {}),
+            **({"lateness_samples_ms": [ns / 1e6 for ns in lateness]} if samples else {}),
             "simulated": True,
             "profile": state.profile,
             "steps": s.steps,
