@@ -73,16 +73,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cpu_list(text: str) -> set[int]:
-    """`0,2-3` -> {0, 2, 3}."""
+    """`0,2-3` -> {0, 2, 3}; ValueError for anything else."""
     cpus: set[int] = set()
     try:
-        for part in text.split(","):
+        for part in str(text).split(","):
             lo, _, hi = part.strip().partition("-")
             cpus.update(range(int(lo), int(hi or lo) + 1))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a CPU list like 0 or 0,2-3: {text!r}") from None
+        raise ValueError(f"not a CPU list like 0 or 0,2-3: {text!r}") from None
     if not cpus:
-        raise argparse.ArgumentTypeError("an empty CPU list")
+        raise ValueError(f"an empty CPU list: {text!r}")
     return cpus
 
 

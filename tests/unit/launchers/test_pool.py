@@ -98,3 +98,25 @@ def test_sim_gets_the_models_context_length_unless_the_server_sets_one(tmp_path:
     assert argv[argv.index("--max-model-len") + 1] == "4096"
     argv = sim_plan(model, SimServerConfig(max_model_len=1024), 1, tmp_path).argv
     assert argv[argv.index("--max-model-len") + 1] == "1024" and argv.count("--max-model-len") == 1
+
+
+@pytest.mark.parametrize(
+    ("cpus", "needle"), [("0,x", "not a CPU list"), ("", "not a CPU list"), ("4095", "no CPU")]
+)
+def test_bad_sim_cpus_fail_before_any_process_starts(
+    cpus: str, needle: str, tmp_path: Path
+) -> None:
+    from launchers.config import SimServerConfig
+
+    with pytest.raises(ConfigError, match=rf"^server\.cpus: {needle}") as info:
+        ServerPool().acquire(MODEL, SimServerConfig(cpus=cpus), tmp_path)
+    assert "\n" not in str(info.value)
+    assert not list(tmp_path.rglob("server.log"))  # nothing was started
+
+
+def test_sim_cpus_reach_the_command_line(tmp_path: Path) -> None:
+    from launchers.config import SimServerConfig
+    from launchers.kinds.sim import plan as sim_plan
+
+    argv = sim_plan(MODEL, SimServerConfig(cpus="0"), 1, tmp_path).argv
+    assert argv[argv.index("--cpus") + 1] == "0"
