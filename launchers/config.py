@@ -37,6 +37,10 @@ class ServerConfig:
     # SIGTERM, then SIGKILL of the process group after this many seconds
     stop_timeout_s: float = 15.0
     env: dict[str, str] = field(default_factory=dict)
+    # CPUs a started server runs on, a Linux CPU list ("1", "0,2-3"): a load generator on the
+    # others never waits for the server's core (nor it for the client's). None: wherever the OS
+    # puts it. Not for server=external (sweeper does not start it)
+    cpus: str | None = None
     # reset the prefix cache between jobs that reuse this server
     reset_prefix_cache: bool = True
     # scrape GET /metrics every this many seconds during a job (0 = off)
@@ -72,8 +76,6 @@ class SimServerConfig(ServerConfig):
 
     kind: str = "sim"
     profile: str = "default"
-    # CPUs the simulator runs on ("0", "0,2-3"); None: wherever the OS puts it
-    cpus: str | None = None
     max_num_seqs: int | None = None
     max_num_batched_tokens: int | None = None
     block_size: int | None = None

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from launchers.config import ExternalServerConfig, ModelConfig, ServerConfig
+from launchers.cpus import server_cpus
 from launchers.kinds import LaunchPlan, command, sim, vllm
 from launchers.process import ServerProcess, free_port, group_members, wait_until_ready
 from sweeper.errors import ConfigError, ServerStartError
@@ -116,6 +117,7 @@ class ServerPool:
         )
 
     def _start(self, model: ModelConfig, server: ServerConfig, fp: str, log_dir: Path) -> _Running:
+        cpus = server_cpus(server)
         if isinstance(server, ExternalServerConfig):
             plan = LaunchPlan(argv=[], base_url=server.base_url, health_path=server.health_path)
             try:
@@ -130,6 +132,7 @@ class ServerPool:
         workdir = log_dir / f"server-{fp[:8]}-{self.starts}"
         workdir.mkdir(parents=True, exist_ok=True)
         plan = planner(model, server, port, workdir)
+        plan.cpus = cpus
         proc = ServerProcess(plan, workdir / "server.log", server.stop_timeout_s)
         self.starts += 1
         proc.wait_ready(server.ready_timeout_s)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import psutil
 
+from launchers.cpus import format_cpus
 from launchers.kinds import LaunchPlan
 from sweeper.errors import ServerStartError
 
@@ -54,6 +55,18 @@ def _die_with_parent() -> None:
     """Runs in the child between fork and exec: SIGTERM it when the parent thread dies."""
     with contextlib.suppress(Exception):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _child_setup(cpus: set[int] | None) -> Callable[[], None]:
+    """What runs in the child between fork and exec: die with the parent thread, and run on
+    `cpus` (server.cpus, already checked) when given; the server's own children inherit both."""
+
+    def setup() -> None:
+        _die_with_parent()
+        if cpus:
+            os.sched_setaffinity(0, cpus)
+
+    return setup
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
@@ -121,6 +134,8 @@ class ServerProcess:
         self._log_file = log_path.open("ab")
         env = {**os.environ, **plan.env}
         log.info("starting server: %s", " ".join(plan.argv))
+        if plan.cpus:
+            log.info("server CPUs: %s", format_cpus(plan.cpus))
         try:
             self.proc = subprocess.Popen(
                 plan.argv,
@@ -129,11 +144,15 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent,  # servers are started from one thread
+                preexec_fn=_child_setup(plan.cpus),  # servers are started from one thread
             )
         except OSError as e:
             self._log_file.close()
             raise ServerStartError(f"cannot run {plan.argv[0]!r}: {e.strerror or e}") from e
+        except subprocess.SubprocessError as e:  # only the child's affinity can fail in there
+            self._log_file.close()
+            cpus = format_cpus(plan.cpus or set())
+            raise ServerStartError(f"server.cpus: cannot run on CPUs {cpus} here ({e})") from e
         self.pid = self.proc.pid
 
     @property

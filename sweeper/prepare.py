@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from launchers.config import ModelConfig, VllmServerConfig
+from launchers.cpus import server_cpus
 from launchers.kinds.vllm import resolve_executable
 from sweeper.client.schedule import check_load
 from sweeper.errors import ConfigError
@@ -63,6 +64,7 @@ def validate(spec: RunSpec) -> None:
         if bound is not None and not (bound > 0 and math.isfinite(bound)):
             raise ConfigError(f"slo.{key}: must be a positive number of milliseconds, got {bound}")
     server = spec.server
+    server_cpus(server)
     if isinstance(server, VllmServerConfig):
         resolve_executable(server.executable)
 

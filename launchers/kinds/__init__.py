@@ -21,6 +21,8 @@ class LaunchPlan:
     served_model: str | None = None
     # the server's numbers are simulated (labelled so in MLflow and the result block)
     simulated: bool = False
+    # the CPUs the server process (and so its children) runs on; None = the OS's choice
+    cpus: set[int] | None = None
 
 
 def option_args(name: str, value: object) -> list[str]:

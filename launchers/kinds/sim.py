@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -10,7 +9,6 @@ from typing import Any
 
 from launchers.config import ModelConfig, ServerConfig, SimServerConfig
 from launchers.kinds import LaunchPlan, option_args
-from launchers.sim.cli import cpu_list
 from sweeper.errors import ConfigError
 
 # fields of SimServerConfig that are not simulator options
@@ -18,8 +16,6 @@ _NOT_OPTIONS = {f.name for f in fields(ServerConfig)} | {"profile", "args", "spe
 
 
 def plan(model: ModelConfig, cfg: SimServerConfig, port: int, workdir: Path) -> LaunchPlan:
-    if cfg.cpus is not None:
-        check_cpus(cfg.cpus)
     argv = [
         sys.executable, "-m", "launchers.sim",
         "--host", cfg.host,
@@ -47,17 +43,6 @@ def plan(model: ModelConfig, cfg: SimServerConfig, port: int, workdir: Path) -> 
         served_model=model.name,
         simulated=True,
     )
-
-
-def check_cpus(text: str) -> None:
-    """server.cpus names CPUs of this machine (checked before the simulator starts)."""
-    try:
-        cpus = cpu_list(text)
-    except ValueError as e:
-        raise ConfigError(f"server.cpus: {e}") from None
-    count = os.cpu_count() or 1
-    if missing := sorted(c for c in cpus if c >= count):
-        raise ConfigError(f"server.cpus: no CPU {missing} on this machine ({count} CPUs)")
 
 
 def speculative_args(spec: dict[str, Any] | None) -> list[str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from launchers.config import ModelConfig, VllmServerConfig
+from launchers.cpus import check_cpus, format_cpus
 from launchers.kinds import LaunchPlan
 from sweeper.errors import ConfigError
 
@@ -82,6 +83,9 @@ def plan(model: ModelConfig, cfg: VllmServerConfig, port: int, workdir: Path) ->
     env = {"VLLM_SERVER_DEV_MODE": "1", "TMPDIR": str(server_tmpdir(workdir))}
     if device == "cpu" and cfg.cpu_kvcache_space_gib is not None:
         env["VLLM_CPU_KVCACHE_SPACE"] = str(cfg.cpu_kvcache_space_gib)
+    if device == "cpu" and cfg.cpus is not None and single_rank(cfg):
+        # vLLM's OpenMP threads on server.cpus too (its default binding may pick others)
+        env["VLLM_CPU_OMP_THREADS_BIND"] = format_cpus(check_cpus(cfg.cpus))
     env.update(cfg.env)
     return LaunchPlan(
         argv=argv,
@@ -90,6 +94,12 @@ def plan(model: ModelConfig, cfg: VllmServerConfig, port: int, workdir: Path) ->
         health_path=cfg.health_path,
         served_model=model.name,
     )
+
+
+def single_rank(cfg: VllmServerConfig) -> bool:
+    """One worker process (VLLM_CPU_OMP_THREADS_BIND takes a list per rank, `|`-separated)."""
+    sizes = (cfg.tensor_parallel_size, cfg.pipeline_parallel_size, cfg.data_parallel_size)
+    return all(n in (None, 1) for n in sizes)
 
 
 def server_tmpdir(workdir: Path) -> Path:

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from launchers.cpus import cpu_list
 from launchers.sim.collector import IdleCollector
 from launchers.sim.http_app import SimState, build_app
 from launchers.sim.polling_server import install_poll
@@ -70,20 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             group.add_argument(flag, type=kind, default=None, metavar=kind.__name__.upper())
     return parser
-
-
-def cpu_list(text: str) -> set[int]:
-    """`0,2-3` -> {0, 2, 3}; ValueError for anything else."""
-    cpus: set[int] = set()
-    try:
-        for part in str(text).split(","):
-            lo, _, hi = part.strip().partition("-")
-            cpus.update(range(int(lo), int(hi or lo) + 1))
-    except ValueError:
-        raise ValueError(f"not a CPU list like 0 or 0,2-3: {text!r}") from None
-    if not cpus:
-        raise ValueError(f"an empty CPU list: {text!r}")
-    return cpus
 
 
 def parse(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, SimParams]:

@@ -78,20 +78,36 @@ def timer_floor(duration_s: float, period_ms: float = 5.0) -> Iterator[dict[str,
         figures["max"] = late[-1] / 1e6
 
 
+def split_cpus() -> tuple[set[int], int] | None:
+    """This process's CPUs split for a load generator and a server: all but the last, and the
+    last. None on a single-CPU machine."""
+    mine = sorted(os.sched_getaffinity(0))
+    return (set(mine[:-1]), mine[-1]) if len(mine) >= 2 else None
+
+
+@contextmanager
+def pinned(cpus: set[int]) -> Iterator[None]:
+    """Runs the body (and what it starts) on `cpus`; this process's affinity is restored at
+    exit."""
+    mine = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, cpus)
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, mine)
+
+
 @contextmanager
 def cpus_apart() -> Iterator[list[str]]:
     """Pins this process (the load driver, and what it starts later) to all CPUs but the last
     and yields the simulator's `--cpus` for the last one, so the two never wait for each other's
     core; affinity is restored at exit. Yields [] (no pinning) on a single-CPU machine."""
-    mine = sorted(os.sched_getaffinity(0))
-    if len(mine) < 2:
+    split = split_cpus()
+    if split is None:
         yield []
         return
-    os.sched_setaffinity(0, mine[:-1])
-    try:
-        yield ["--cpus", str(mine[-1])]
-    finally:
-        os.sched_setaffinity(0, mine)
+    with pinned(split[0]):
+        yield ["--cpus", str(split[1])]
 
 
 def load_average() -> str:

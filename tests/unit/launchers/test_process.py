@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,30 @@ def test_start_ready_and_stop_leaves_empty_group(tmp_path: Path) -> None:
     assert group_members(proc.pid) == []
     assert not psutil.pid_exists(grandchild) or psutil.Process(grandchild).status() == "zombie"
     assert "toy server ready" in (tmp_path / "s.log").read_text()
+
+
+def test_server_and_its_children_run_on_plan_cpus(tmp_path: Path) -> None:
+    mine = os.sched_getaffinity(0)
+    cpu = max(mine)
+    pidfile = tmp_path / "pids.json"
+    plan = toy_plan(tmp_path, "--child", "--pidfile", str(pidfile))
+    plan.cpus = {cpu}
+    proc = ServerProcess(plan, tmp_path / "s.log")
+    try:
+        proc.wait_ready(30)
+        grandchild = json.loads(pidfile.read_text())[0]
+        assert psutil.Process(proc.pid).cpu_affinity() == [cpu]
+        assert psutil.Process(grandchild).cpu_affinity() == [cpu]
+    finally:
+        proc.stop()
+    assert os.sched_getaffinity(0) == mine  # only the server was pinned
+
+
+def test_cpus_the_server_cannot_run_on_are_one_line(tmp_path: Path) -> None:
+    plan = toy_plan(tmp_path)
+    plan.cpus = {4095}
+    with pytest.raises(ServerStartError, match=r"^server\.cpus: cannot run on CPUs 4095 here"):
+        ServerProcess(plan, tmp_path / "s.log")
 
 
 def test_exit_at_once_fails_fast_with_log_tail(tmp_path: Path) -> None:

@@ -115,6 +115,18 @@ def test_env_dev_mode_tmpdir_kvcache_and_user_env(tmp_path: Path) -> None:
     assert "VLLM_CPU_KVCACHE_SPACE" not in vllm.plan(MODEL, gpu, 1, tmp_path).env
 
 
+def test_cpus_bind_vllms_openmp_threads_on_cpu(tmp_path: Path) -> None:
+    assert vllm.plan(MODEL, cfg(cpus="0-1"), 1, tmp_path).env["VLLM_CPU_OMP_THREADS_BIND"] == "0,1"
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in vllm.plan(MODEL, cfg(), 1, tmp_path).env
+    # the user's own binding wins; several ranks need a list per rank, left to the user
+    own = cfg(cpus="1", env={"VLLM_CPU_OMP_THREADS_BIND": "0|1"})
+    assert vllm.plan(MODEL, own, 1, tmp_path).env["VLLM_CPU_OMP_THREADS_BIND"] == "0|1"
+    tp = cfg(cpus="0-1", tensor_parallel_size=2)
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in vllm.plan(MODEL, tp, 1, tmp_path).env
+    gpu = VllmServerConfig(executable=sys.executable, device="gpu", cpus="0")
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in vllm.plan(MODEL, gpu, 1, tmp_path).env
+
+
 def test_bad_inputs_name_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^model\.path"):
         vllm.plan(ModelConfig(name="m"), cfg(), 1, tmp_path)

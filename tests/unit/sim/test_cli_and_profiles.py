@@ -85,10 +85,11 @@ def test_bad_options_give_one_line_naming_the_option(
     assert needle in last
 
 
-def test_cpus_reach_the_command_line_as_a_cpu_set() -> None:
-    opts, _ = parse(launcher_argv(SimServerConfig(cpus="0,2-3")))
-    assert opts.cpus == {0, 2, 3}
+def test_cpus_option_is_a_cpu_set() -> None:
+    # standalone use; under sweeper, server.cpus pins the process itself (launchers.process)
+    assert parse(["--cpus", "0,2-3"])[0].cpus == {0, 2, 3}
     assert parse([])[0].cpus is None
+    assert "--cpus" not in launcher_argv(SimServerConfig(cpus="0"))
 
 
 def test_a_cpu_that_is_not_there_fails_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:

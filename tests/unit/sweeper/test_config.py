@@ -11,6 +11,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 from sweeper.cli import CONF_DIR
+from sweeper.errors import ConfigError
 from sweeper.schema import RunSpec
 
 GROUPS = ("model", "server", "dataset", "load", "tracking")
@@ -61,3 +62,20 @@ def test_bad_override_names_the_key(override: str, key: str) -> None:
 def test_each_repeat_gets_its_own_recorded_seed() -> None:
     spec = compose_spec(["seed=5", "repeat=2"])
     assert spec.load.seed == 7 and spec.dataset.seed == 7
+
+
+@pytest.mark.parametrize(
+    ("overrides", "says"),
+    [(["server.cpus=0-x"], "server.cpus: not a CPU list"),
+     (["server.cpus=4095"], "server.cpus: no CPU [4095]"),
+     (["server=external", "server.cpus=0"], "server.cpus: server=external")],
+)  # fmt: skip
+def test_server_cpus_checked_before_the_sweep_starts_anything(
+    overrides: list[str], says: str
+) -> None:
+    from sweeper.prepare import validate
+
+    with pytest.raises(ConfigError) as err:
+        validate(compose_spec(overrides))
+    assert str(err.value).startswith(says) and "\n" not in str(err.value)
+    validate(compose_spec(["server.cpus=0"]))  # a CPU that is there passes
