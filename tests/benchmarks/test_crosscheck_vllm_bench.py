@@ -16,7 +16,7 @@ With two CPUs or more the server runs on the last CPU and both tools on the othe
 with `--cpus`, vLLM with server.cpus), as a GPU server would leave the client its own CPU: when they
 shared both CPUs, vLLM's busy OpenMP threads delayed vLLM's tool's wake-ups, and its mean TTFT rose
 11.5 ms above the server's own (sweeper's, kernel-stamped: 4.0 ms), a 7-9 % gap at concurrency 4
-that was the machine's, not the server's. Apart (two runs): 4.3-4.6 and 3.7-3.9 ms, median TTFT
+that was the machine's, not the server's. Apart (three runs): 4.3-4.6 and 3.7-4.3 ms, median TTFT
 within 2.5 %.
 Asserts that both tools completed every request with the same prompt and output token counts
 (per request, in order), and (a sanity bound only) that output tok/s agree within 15 %.
