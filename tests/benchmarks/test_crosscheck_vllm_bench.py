@@ -29,7 +29,9 @@ TTFT; sweeper's clock starts when the request's bytes go to the socket and its e
 the kernel's receive stamps, while vLLM's tool starts its clock before it JSON-encodes and builds
 the request and reads each event when its loop gets to it (after json.loads). The simulator's
 truth columns show both halves (send>srv, srv>client): 1.0-1.5 ms and 0.2-0.6 ms for vLLM's tool
-against 0.02 ms and < 0.05 ms for sweeper, with equal server-side TTFT. On the simulator's
+against 0.02 ms and < 0.05 ms for sweeper, with equal server-side TTFT (about 0.5 ms of the
+first is aiohttp's trust_env=True in vLLM's session: proxy and .netrc lookups on every request;
+call -> first bytes written measured 0.58 ms with it, 0.10 ms without). On the simulator's
 ~13 ms TTFT that is a 6-11 % lower median TTFT for sweeper; on real vLLM's 60-80 ms, a few %.
 Sweeper's rows also show its median TTFT from its HTTP call (`t_post_ns`, where vLLM's tool
 starts its clock): its own call -> wire is ~0.3 ms.
