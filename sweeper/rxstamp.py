@@ -10,7 +10,9 @@ packet it read. On loopback the stamp is taken while the sender is still inside 
 `StampedSocket.recv` (the call asyncio's selector transports make before `data_received`) keeps
 that stamp, converted to `time.monotonic_ns()`; a protocol reads it with `arrival_ns(fd)` in
 `data_received`, which asyncio calls right after that recv with nothing run in between. Where the
-kernel gives no stamp (another OS, a clock step) the clock is read at the recv, as before.
+kernel gives no stamp (another OS, a clock step, or a packet that came within moments of the
+first stamped socket on the machine: Linux turns stamping on from a deferred work item) the clock
+is read at the recv, as before.
 Client sockets come from `open_socket` (aiohttp's `socket_factory`); servers listen on
 `listen_socket`, whose accepted connections are StampedSockets.
 """
