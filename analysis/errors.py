@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sweeper.errors import SweeperError
+from instruments.errors import SweeperError
 
 
 class AnalysisError(SweeperError):

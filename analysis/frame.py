@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.params import cast_column
-from sweeper.tracking import metric_key, numeric_items
+from sweeper.tracking.mlflow_client import metric_key, numeric_items
 
 CORE_COLUMNS: tuple[str, ...] = (
     "sweep_name",

@@ -23,7 +23,7 @@ from analysis.frame import (
     overrides_text,
     result_metrics,
 )
-from sweeper.context import params as config_params
+from sweeper.job.context import params as config_params
 
 RESULT_FILE = "result.json"
 CONFIG_FILE = ".hydra/config.yaml"
@@ -95,7 +95,7 @@ def resolve_leaves(cfg: DictConfig, raw: Any, prefix: str) -> Any:
 
 
 def read_config_params(job_dir: Path) -> dict[str, str]:
-    """The composed config as the job logs it as MLflow params (`sweeper.context.params`)."""
+    """The composed config as the job logs it as MLflow params (`sweeper.job.context.params`)."""
     path = job_dir / CONFIG_FILE
     if not path.is_file():
         return {}

@@ -1,6 +1,6 @@
 """Param strings (as MLflow stores them) back to numbers.
 
-Both loaders produce the strings with `sweeper.context.params` and cast them with `cast_column`,
+Both loaders produce the strings with `sweeper.job.context.params` and cast them with `cast_column`,
 so a sweep read from MLflow and the same sweep read from its job dirs give equal columns:
 "8" → 8, "inf" → inf, "None" → missing, "True"/"false" → bool, anything else stays a string.
 """

@@ -17,8 +17,8 @@ from mlflow.tracking import MlflowClient
 from analysis.frame import as_bool, normalize_status, overrides_text, result_metrics
 from analysis.load_dirs import job_dirs, read_config_params, read_result, sweep_name_for_dir
 from analysis.load_mlflow import quote, search_all
-from sweeper.series import server_points
-from sweeper.tracking import metric_key
+from sweeper.tracking.mlflow_client import metric_key
+from sweeper.tracking.step_metrics import server_points
 
 BATCH = 900  # MLflow's log_batch takes at most 1000 metrics / 100 params per call
 PARAM_BATCH = 100

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.summary import summarize_requests
+from analysis.row_summary import summarize_requests
 
 PROFILES: dict[str, tuple[float, int]] = {
     # profile → (decode ms per token at batch 1, batch size where decode saturates)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 
+from instruments.errors import ConfigError
 from launchers.config import ExternalServerConfig, ServerConfig
-from sweeper.errors import ConfigError
 
 
 def cpu_list(text: str) -> set[int]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from sweeper.errors import ConfigError, ServerStartError
+from instruments.errors import ConfigError, ServerStartError
 
 log = logging.getLogger(__name__)
 
@@ -112,32 +112,39 @@ def acquire(
         time.sleep(poll_s)
 
 
-_held: GpuSet | None = None
+class GpuHolder:
+    """The GPUs this process holds: taken by the first job that needs them, kept by later jobs
+    (their servers run on the same set), released when the process exits or asks for another
+    number. One per process, in the entry point's `Runtime`."""
 
+    def __init__(self) -> None:
+        self.held: GpuSet | None = None
 
-def ensure(
-    n: int, gpu_ids: Sequence[str] | None, default_lock_dir: Path, timeout_s: float
-) -> list[str] | None:
-    """Give this process N GPUs (once; later jobs keep them) and export CUDA_VISIBLE_DEVICES.
-    None when N is 0 (CUDA_VISIBLE_DEVICES left alone)."""
-    global _held
-    if n < 0:
-        raise ConfigError(f"gpus_per_job: must be >= 0, got {n}")
-    if n == 0:
-        return None
-    if os.environ.get("SLURM_JOB_ID") and os.environ.get(CVD):
-        ids = os.environ[CVD].split(",")
-        if len(ids) < n:
-            raise ConfigError(f"gpus_per_job: {n} GPUs per job, SLURM gave this job {len(ids)}")
-        return ids
-    if _held is not None and len(_held.ids) == n:
-        os.environ[CVD] = ",".join(_held.ids)
-        return _held.ids
-    if _held is not None:
-        _held.release()
-        _held = None
-    lock_dir = Path(os.environ.get(LOCK_DIR_ENV) or default_lock_dir)
-    _held = acquire(lock_dir, visible_gpus(gpu_ids), n, timeout_s)
-    os.environ[CVD] = ",".join(_held.ids)
-    log.info("this process holds GPUs %s", os.environ[CVD])
-    return _held.ids
+    def ensure(
+        self, n: int, gpu_ids: Sequence[str] | None, default_lock_dir: Path, timeout_s: float
+    ) -> list[str] | None:
+        """Give this process N GPUs (once; later jobs keep them) and export
+        CUDA_VISIBLE_DEVICES. None when N is 0 (CUDA_VISIBLE_DEVICES left alone)."""
+        if n < 0:
+            raise ConfigError(f"gpus_per_job: must be >= 0, got {n}")
+        if n == 0:
+            return None
+        if os.environ.get("SLURM_JOB_ID") and os.environ.get(CVD):
+            ids = os.environ[CVD].split(",")
+            if len(ids) < n:
+                raise ConfigError(f"gpus_per_job: {n} GPUs per job, SLURM gave this job {len(ids)}")
+            return ids
+        if self.held is not None and len(self.held.ids) == n:
+            os.environ[CVD] = ",".join(self.held.ids)
+            return self.held.ids
+        self.release()
+        lock_dir = Path(os.environ.get(LOCK_DIR_ENV) or default_lock_dir)
+        self.held = acquire(lock_dir, visible_gpus(gpu_ids), n, timeout_s)
+        os.environ[CVD] = ",".join(self.held.ids)
+        log.info("this process holds GPUs %s", os.environ[CVD])
+        return self.held.ids
+
+    def release(self) -> None:
+        if self.held is not None:
+            self.held.release()
+            self.held = None

@@ -2,12 +2,12 @@
 
 `acquire` returns a `Lease` for the job: a fresh server when the fingerprint changed (the previous
 one is stopped first), the running one otherwise (its prefix cache reset). `close` stops whatever
-runs; it is registered with atexit and called by the sweep on Ctrl-C / SIGTERM.
+runs; the entry point's `Runtime` calls it at every way out (end, error, Ctrl-C, SIGTERM,
+interpreter exit).
 """
 
 from __future__ import annotations
 
-import atexit
 import hashlib
 import json
 import logging
@@ -17,12 +17,12 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from instruments import gpu
+from instruments.errors import ConfigError, ServerStartError
 from launchers.config import ExternalServerConfig, ModelConfig, ServerConfig
 from launchers.cpus import server_cpus
 from launchers.kinds import LaunchPlan, command, sim, vllm
 from launchers.process import ServerProcess, free_port, group_members, wait_until_ready
-from sweeper.errors import ConfigError, ServerStartError
-from sweeper.telemetry import gpu
 
 log = logging.getLogger(__name__)
 
@@ -151,15 +151,3 @@ class ServerPool:
             # on a GPU machine the next server starts only once this one's memory is free
             if members and not gpu.wait_released(members, timeout_s=120):
                 log.warning("GPU memory of server %d not released after 120 s", run.process.pid)
-
-
-_default: ServerPool | None = None
-
-
-def default_pool() -> ServerPool:
-    """The process-wide pool; stopped at interpreter exit whatever happens."""
-    global _default
-    if _default is None:
-        _default = ServerPool()
-        atexit.register(_default.close)
-    return _default

@@ -24,9 +24,9 @@ from pathlib import Path
 
 import psutil
 
+from instruments.errors import ServerStartError
 from launchers.cpus import format_cpus
 from launchers.kinds import LaunchPlan
-from sweeper.errors import ServerStartError
 
 log = logging.getLogger(__name__)
 

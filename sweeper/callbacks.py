@@ -3,17 +3,14 @@ last (the CLI closes it too, since Hydra skips `on_multirun_end` when a job rais
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from sweeper import sweep
+from sweeper.runtime import process_runtime
 from sweeper.schema import TrackingConfig
-
-log = logging.getLogger(__name__)
 
 
 class SweepCallback(Callback):
@@ -23,11 +20,7 @@ class SweepCallback(Callback):
         # as typed: resolving would expand `${oc.env:SECRET}` in an override into the secret
         task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
         overrides = [str(o) for o in task] if isinstance(task, list) else []
-        sweep.current().report = bool(config.report.enabled)
-        sweep.current().open(sweep_dir, tracking, overrides)
+        process_runtime().sweep.open(sweep_dir, tracking, overrides)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
-        from launchers.pool import default_pool
-
-        default_pool().close()
-        sweep.current().close()
+        process_runtime().close()

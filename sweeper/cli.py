@@ -22,18 +22,14 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from launchers.pool import default_pool
-from sweeper import sweep
-from sweeper.context import JobContext
-from sweeper.schema import RunSpec, register
+from sweeper.job.context import JobContext
+from sweeper.runtime import process_runtime
+from sweeper.schema import CONF_DIR, RunSpec, register
 
 register()
 # conf/hydra/launcher/{joblib,submitit_*}.yaml are typed by the plugins' schemas of the same name
 # on purpose (they restate every field, so they work without the matching too)
 warnings.filterwarnings("ignore", message=r"(?s).*validated against ConfigStore schema")
-
-# conf/ sits beside the packages (design card layout); an absolute path works however we are run
-CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 
 def job_context(cfg: DictConfig) -> JobContext:
@@ -59,11 +55,11 @@ def _app(cfg: DictConfig) -> dict[str, Any] | float | None:
         key = getattr(e, "full_key", None)
         msg = str(e).strip().splitlines()[0]
         print(f"[sweeper] config error{f' at {key}' if key else ''}: {msg}", file=sys.stderr)
-        sweep.current().job_finished(ok=False)
+        process_runtime().sweep.job_finished(ok=False)
         return None
-    from sweeper.job import run_job
+    from sweeper.job.run import run_job
 
-    summary = run_job(spec, ctx)
+    summary = run_job(spec, ctx, process_runtime())
     if spec.objective is None:
         return summary
     return objective_value(summary, spec.objective)
@@ -115,6 +111,7 @@ def main() -> None:
 
         sys.exit(plan_main())
     signal.signal(signal.SIGTERM, _on_sigterm)
+    runtime = process_runtime()
     # Hydra then raises composition errors (bad key, type, option) to us instead of printing
     # them over several lines; we print one. A user who sets it gets the full trace.
     full_error = "HYDRA_FULL_ERROR" in os.environ
@@ -136,8 +133,7 @@ def main() -> None:
         code = 143 if isinstance(e, Terminated) else 130
         print("[sweeper] interrupted: servers stopped, finished jobs are kept", file=sys.stderr)
     finally:
-        default_pool().close()
-        sweep.current().close(status)
-    if code == 0 and sweep.current().jobs_failed:
+        runtime.close(status)
+    if code == 0 and runtime.sweep.jobs_failed:
         code = 1
     sys.exit(code)

@@ -27,11 +27,11 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from instruments.errors import ConfigError
 from launchers.pool import fingerprint
-from sweeper.context import config_hash, params
-from sweeper.errors import ConfigError
-from sweeper.history import History, SweepRecord
-from sweeper.tracking import TrackingError
+from sweeper.job.context import config_hash, params
+from sweeper.tracking.history import History, SweepRecord
+from sweeper.tracking.mlflow_client import TrackingError
 
 # assumed seconds to start a server of each kind when planning (no history of starts is kept)
 START_S = {"sim": 2.0, "vllm": 120.0, "command": 30.0, "external": 0.0}
@@ -283,7 +283,7 @@ def is_plan(argv: Sequence[str]) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from sweeper.cli import CONF_DIR
+    from sweeper.schema import CONF_DIR
 
     args = list(sys.argv[1:] if argv is None else argv)
     args = [a for a in args if a not in PLAN_FLAGS]

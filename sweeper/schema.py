@@ -7,6 +7,7 @@ unknown key fails at composition with a message naming the key.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import OmegaConf
@@ -22,6 +23,9 @@ from launchers.config import (
 from sweeper.client.config import LoadConfig
 from sweeper.datasets import KINDS as DATASET_KINDS
 from sweeper.datasets.config import DatasetConfig
+
+# conf/ sits beside the packages (design card layout); an absolute path works however we are run
+CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
 
 
 @dataclass

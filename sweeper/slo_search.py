@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweeper.errors import ConfigError
+from instruments.errors import ConfigError
 
 PARAMS = ("request_rate", "concurrency")
 _METRIC = re.compile(r"^(mean|median|std|p\d+(\.\d+)?)_(ttft|tpot|itl|e2el)_ms$")

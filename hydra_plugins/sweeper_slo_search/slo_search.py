@@ -29,7 +29,7 @@ from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
-from sweeper.errors import ConfigError
+from instruments.errors import ConfigError
 from sweeper.slo_search import (
     SearchResult,
     Trial,
@@ -176,12 +176,12 @@ class SloSearchSweeper(Sweeper):
         self._track(results, path)
 
     def _track(self, results: list[tuple[list[str], SearchResult]], path: Path) -> None:
+        from sweeper.runtime import process_runtime
         from sweeper.schema import TrackingConfig
-        from sweeper.sweep import current
-        from sweeper.tracking import Tracker, TrackingError
+        from sweeper.tracking.mlflow_client import Tracker, TrackingError
 
         assert self.config is not None
-        run_id = current().run_id
+        run_id = process_runtime().sweep.run_id
         tracking: TrackingConfig = OmegaConf.to_object(self.config.tracking)  # type: ignore[assignment]
         if not run_id or not tracking.enabled:
             return
@@ -202,4 +202,4 @@ class SloSearchSweeper(Sweeper):
                 tracker, "log_artifacts_file"
             ) else None
         except TrackingError as e:
-            current().warn(f"slo_search: answer not tracked (it is in {path}): {e}")
+            process_runtime().sweep.warn(f"slo_search: answer not tracked (it is in {path}): {e}")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from instruments.errors import ConfigError
 from launchers.config import CommandServerConfig, ModelConfig
 from launchers.kinds import LaunchPlan, substitute
-from sweeper.errors import ConfigError
 
 
 def plan(model: ModelConfig, cfg: CommandServerConfig, port: int, workdir: Path) -> LaunchPlan:

@@ -7,9 +7,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from instruments.errors import ConfigError
 from launchers.config import ModelConfig, ServerConfig, SimServerConfig
 from launchers.kinds import LaunchPlan, option_args
-from sweeper.errors import ConfigError
 
 # fields of SimServerConfig that are not simulator options
 _NOT_OPTIONS = {f.name for f in fields(ServerConfig)} | {"profile", "args", "speculative_config"}

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from instruments.errors import ConfigError
 from launchers.config import ModelConfig, VllmServerConfig
 from launchers.cpus import check_cpus, format_cpus
 from launchers.kinds import LaunchPlan
-from sweeper.errors import ConfigError
 
 ENTRYPOINT = "vllm.entrypoints.openai.api_server"
 DEVICES = ("auto", "cpu", "gpu")

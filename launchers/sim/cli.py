@@ -15,14 +15,15 @@ from typing import Any
 
 from aiohttp import web
 
+from instruments.rxstamp import listen_socket
 from launchers.cpus import cpu_list
 from launchers.sim.collector import IdleCollector
-from launchers.sim.http_app import SimState, build_app
+from launchers.sim.http_app import build_app
 from launchers.sim.polling_server import install_poll
 from launchers.sim.profiles import PROFILES, SimParams, param_fields, resolve
 from launchers.sim.prompt_tokens import PromptTokenizer
+from launchers.sim.state import SimState
 from launchers.sim.timed_selector import TimedSelector
-from sweeper.rxstamp import listen_socket
 
 log = logging.getLogger("launchers.sim")
 

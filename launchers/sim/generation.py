@@ -20,7 +20,7 @@ from launchers.sim.scheduler import SimRequest
 from launchers.sim.sse_sink import StreamSink
 
 if TYPE_CHECKING:
-    from launchers.sim.http_app import SimState
+    from launchers.sim.state import SimState
 
 log = logging.getLogger("launchers.sim")
 

@@ -10,7 +10,7 @@ aiohttp builds one `RequestHandler` per connection from the runner's `Server`; w
 a subclass whose handlers poll. Only `web.Server.__call__` is overridden.
 
 The same handlers note when a request's first bytes arrived (the kernel's receive stamp,
-`sweeper.rxstamp`): that is the request's arrival in the ground truth, so time the request spent
+`instruments.rxstamp`): that is the request's arrival in the ground truth, so time the request spent
 waiting for the loop to parse it counts as server time, as it would in vLLM's API server.
 `arrival_ns(request)` reads it; the `clear_arrival` middleware forgets it once the response is
 done, so the next request on the connection is stamped by its own first bytes.
@@ -26,8 +26,8 @@ from typing import Any
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
-from sweeper.rxstamp import arrival_ns as rx_arrival_ns
-from sweeper.rxstamp import socket_fd
+from instruments.rxstamp import arrival_ns as rx_arrival_ns
+from instruments.rxstamp import socket_fd
 
 
 def install_poll(runner: web.AppRunner, poll: Callable[[], None]) -> None:

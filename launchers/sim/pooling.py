@@ -26,7 +26,7 @@ from launchers.sim.openai_api import ApiError
 from launchers.sim.scheduler import SimRequest
 
 if TYPE_CHECKING:
-    from launchers.sim.http_app import SimState
+    from launchers.sim.state import SimState
 
 EMBEDDING_DIM = 16
 

@@ -9,7 +9,7 @@ received so far)` for every read, and the reader gives each SSE event the arriva
 read that completed it. Without the hook (a different aiohttp) the wake-up time is used.
 
 The arrival time itself is the kernel's receive stamp of those bytes where the socket has one
-(`sweeper.rxstamp`, the session's sockets), so a loop busy with other streams does not delay it.
+(`instruments.rxstamp`, the session's sockets), so a loop busy with other streams does not delay it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
 
-from sweeper.rxstamp import arrival_ns, socket_fd
+from instruments.rxstamp import arrival_ns, socket_fd
 
 
 class TimedResponseHandler(ResponseHandler):

@@ -19,6 +19,7 @@ from typing import Any
 import aiohttp
 import numpy as np
 
+from instruments.errors import ConfigError
 from sweeper.client.arrival import ArrivalClock
 from sweeper.client.backends import Backend, StreamState, get_backend
 from sweeper.client.backends.base import StreamError, finish
@@ -28,7 +29,6 @@ from sweeper.client.progress import Progress
 from sweeper.client.schedule import check_load, duration_offsets, rate_offsets, trace_offsets
 from sweeper.client.session import auth_headers, open_session, paused_gc, watch_loop
 from sweeper.client.sse import JsonLinesParser, SseParser
-from sweeper.errors import ConfigError
 from sweeper.records import RequestRecord, RequestSpec
 
 _now = time.monotonic_ns

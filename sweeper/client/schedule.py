@@ -10,8 +10,8 @@ import math
 
 import numpy as np
 
+from instruments.errors import ConfigError
 from sweeper.client.config import LoadConfig
-from sweeper.errors import ConfigError
 
 RAMP_STRATEGIES = ("linear", "exponential")
 

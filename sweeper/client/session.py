@@ -14,11 +14,11 @@ from typing import Any
 
 import aiohttp
 
+from instruments.errors import ConfigError
+from instruments.rxstamp import open_socket
 from sweeper.client.arrival import install as install_arrival_clock
 from sweeper.client.config import LoadConfig
-from sweeper.errors import ConfigError
 from sweeper.records import RequestRecord
-from sweeper.rxstamp import open_socket
 
 _now = time.monotonic_ns
 
@@ -67,7 +67,7 @@ def open_session(load: LoadConfig, cap: int | None) -> aiohttp.ClientSession:
         limit_per_host=cap or 0,
         keepalive_timeout=60,
         force_close=False,
-        # sockets whose reads carry the kernel's arrival stamp (sweeper.rxstamp)
+        # sockets whose reads carry the kernel's arrival stamp (instruments.rxstamp)
         socket_factory=open_socket,
     )
     install_arrival_clock(connector)

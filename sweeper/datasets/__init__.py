@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from instruments.errors import ConfigError
 from sweeper.datasets import features, hf, long_doc, synthetic, text_files, traces
 from sweeper.datasets.config import (
     BurstGPTDatasetConfig,
@@ -24,7 +25,6 @@ from sweeper.datasets.feature_config import (
     RerankDatasetConfig,
 )
 from sweeper.datasets.tokenizer import load_tokenizer
-from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from instruments.errors import ConfigError
 from sweeper.datasets.feature_config import (
     ImageFolderDatasetConfig,
     RandomMMDatasetConfig,
@@ -16,7 +17,6 @@ from sweeper.datasets.feature_config import (
 )
 from sweeper.datasets.images import MIME, data_url, folder_images, image_part, random_png
 from sweeper.datasets.synthetic import PromptMaker
-from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
 
 MAX_IMAGE_SIDE = 8192

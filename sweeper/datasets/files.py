@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sweeper.errors import ConfigError
+from instruments.errors import ConfigError
 
 
 def require_file(path: str, key: str = "dataset.path") -> Path:

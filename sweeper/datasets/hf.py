@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from instruments.errors import ConfigError
 from sweeper.datasets.config import HFDatasetConfig
 from sweeper.datasets.text_files import fit
 from sweeper.datasets.tokenizer import count_tokens
-from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
 
 

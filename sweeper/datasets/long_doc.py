@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from instruments.errors import ConfigError
 from sweeper.datasets.feature_config import LongDocQADatasetConfig
 from sweeper.datasets.synthetic import PromptMaker
-from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
 
 ORDERS = ("random", "tile", "interleave")

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from instruments.errors import ConfigError
 from sweeper.datasets.config import PrefixRepetitionDatasetConfig, RandomDatasetConfig
 from sweeper.datasets.tokenizer import ESTIMATE_WORDS, encode, vocab_ids, word_ids
-from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
 
 # fewer whole-word tokens than this: fall back to any token and adjust by re-encoding

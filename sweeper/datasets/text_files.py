@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from instruments.errors import ConfigError
 from sweeper.datasets.config import CustomDatasetConfig, ShareGPTDatasetConfig, SonnetDatasetConfig
 from sweeper.datasets.files import as_number, read_json, read_jsonl, require_file
 from sweeper.datasets.tokenizer import count_tokens
-from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
 
 

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any, Protocol
 
-from sweeper.errors import ConfigError
+from instruments.errors import ConfigError
 
 
 class Tokenizer(Protocol):

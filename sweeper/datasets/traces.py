@@ -8,11 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from instruments.errors import ConfigError
 from sweeper.datasets.config import BurstGPTDatasetConfig, TraceDatasetConfig
 from sweeper.datasets.files import as_number, read_csv, read_table
 from sweeper.datasets.synthetic import PromptMaker
 from sweeper.datasets.text_files import fit
-from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
 
 BURSTGPT_COLUMNS = ["Timestamp", "Request tokens", "Response tokens"]

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from instruments.errors import ConfigError
 from sweeper.datasets.tokenizer import count_tokens
-from sweeper.errors import ConfigError
 from sweeper.features.config import PriorityConfig, StructuredOutputConfig
 from sweeper.features.structured import constraint
 from sweeper.records import RequestSpec

@@ -16,7 +16,7 @@ _SERVER = (
 
 
 def feature_lines(extra: dict[str, Any], line: Any) -> list[str]:
-    """`line(label, value)` formats one row (sweeper.console's)."""
+    """`line(label, value)` formats one row (sweeper.job.console's)."""
     out = [line(label, float(extra[key])) for key, label in _SERVER if key in extra]
     if "structured_output_checked" in extra:
         valid, checked = extra["structured_output_valid"], extra["structured_output_checked"]

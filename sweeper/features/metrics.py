@@ -39,7 +39,7 @@ def feature_metrics(
     measured = run.measured
     out: dict[str, Any] = {}
     if server_metrics is not None and len(server_metrics):
-        from sweeper.telemetry.summary import summarize as server_summary
+        from sweeper.telemetry.server_figures import summarize as server_summary
 
         out.update(server_summary(server_metrics))
         out.update(counter_deltas(server_metrics, SPEC_COUNTERS))

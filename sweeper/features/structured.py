@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sweeper.errors import ConfigError
+from instruments.errors import ConfigError
 from sweeper.features.config import StructuredOutputConfig
 
 KINDS = ("json_schema", "regex", "choice", "grammar")

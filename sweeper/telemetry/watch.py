@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sweeper.telemetry import gpu
+from instruments import gpu
 from sweeper.telemetry.scrape import MetricsScraper
 
 

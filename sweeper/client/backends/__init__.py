@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from instruments.errors import ConfigError
 from sweeper.client.backends.base import Backend, StreamState
 from sweeper.client.backends.generate import GenerateBackend
 from sweeper.client.backends.openai import OpenAIChatBackend, OpenAICompletionsBackend
 from sweeper.client.backends.pooling import OpenAIEmbeddingsBackend, RerankBackend, ScoreBackend
-from sweeper.errors import ConfigError
 
 BACKENDS: dict[str, type[Backend]] = {
     "openai-completions": OpenAICompletionsBackend,

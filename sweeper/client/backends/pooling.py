@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from instruments.errors import ConfigError
 from sweeper.client.backends.base import Backend, StreamError, StreamState, json_loads
 from sweeper.client.config import LoadConfig
-from sweeper.errors import ConfigError
 from sweeper.records import RequestRecord, RequestSpec
 
 

@@ -17,7 +17,7 @@ from tests.integration.faults.live import wait_for
 WRITER = """
 import sys, time
 from pathlib import Path
-from sweeper import jobdir
+from sweeper.job import jobdir
 
 def half_then_hang(tmp: Path) -> None:
     with tmp.open("w") as f:

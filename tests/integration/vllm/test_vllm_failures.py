@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from instruments.errors import ServerStartError
 from launchers.config import ModelConfig, VllmServerConfig
 from launchers.pool import ServerPool
-from sweeper.errors import ServerStartError
 
 pytestmark = pytest.mark.vllm
 

@@ -18,7 +18,7 @@ from launchers.config import ModelConfig, VllmServerConfig
 from launchers.pool import Lease, ServerPool
 from launchers.process import group_members
 from sweeper.telemetry.scrape import MetricsScraper
-from sweeper.telemetry.summary import summarize
+from sweeper.telemetry.server_figures import summarize
 from tests.integration.vllm.openai_http import get, metric_total, stream
 
 pytestmark = pytest.mark.vllm

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
+from instruments.errors import ConfigError
 from sweeper.client.backends import get_backend
 from sweeper.client.backends.base import StreamError, StreamState, finish
 from sweeper.client.config import LoadConfig
-from sweeper.errors import ConfigError
 from sweeper.metrics.per_request import itls_ms, tpot_ms
 from sweeper.records import RequestRecord, RequestSpec
 

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from instruments.errors import ConfigError
 from sweeper.client import BenchmarkRun, LoadConfig, run_benchmark
-from sweeper.errors import ConfigError
 from sweeper.records import RequestSpec
 from tests.unit.client.fake_openai import FakeBehaviour, FakeOpenAI
 

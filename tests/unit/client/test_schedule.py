@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from instruments.errors import ConfigError
 from sweeper.client.config import LoadConfig
 from sweeper.client.schedule import (
     check_load,
@@ -11,7 +12,6 @@ from sweeper.client.schedule import (
     rate_offsets,
     trace_offsets,
 )
-from sweeper.errors import ConfigError
 
 
 def test_poisson_offsets_are_seeded_cumulative_and_end_at_n_over_rate() -> None:

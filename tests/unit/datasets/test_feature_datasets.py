@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from instruments.errors import ConfigError
 from sweeper.datasets import sample, validate
 from sweeper.datasets.feature_config import (
     ImageFolderDatasetConfig,
@@ -15,7 +16,6 @@ from sweeper.datasets.feature_config import (
     RerankDatasetConfig,
 )
 from sweeper.datasets.images import png_bytes
-from sweeper.errors import ConfigError
 
 
 def decode_png(data: bytes) -> tuple[int, int, np.ndarray]:

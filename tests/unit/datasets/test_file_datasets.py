@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from instruments.errors import ConfigError
 from sweeper.datasets import sample, validate
 from sweeper.datasets.config import (
     BurstGPTDatasetConfig,
@@ -17,7 +18,6 @@ from sweeper.datasets.config import (
     SonnetDatasetConfig,
     TraceDatasetConfig,
 )
-from sweeper.errors import ConfigError
 
 
 def one_line_error(cfg: object, match: str) -> str:

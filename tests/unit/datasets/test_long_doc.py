@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
+from instruments.errors import ConfigError
 from sweeper.datasets import load_tokenizer, sample, validate
 from sweeper.datasets.feature_config import LongDocQADatasetConfig
 from sweeper.datasets.long_doc import ask_order
-from sweeper.errors import ConfigError
 
 
 def cfg(**kw: object) -> LongDocQADatasetConfig:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from instruments.errors import ConfigError
 from sweeper.datasets import load_tokenizer, sample, validate
 from sweeper.datasets.config import PrefixRepetitionDatasetConfig, RandomDatasetConfig
-from sweeper.errors import ConfigError
 
 
 def test_random_is_token_exact_with_a_tokenizer(tiny_tokenizer_dir: Path) -> None:

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from instruments.errors import ConfigError
 from sweeper.datasets import load_tokenizer
 from sweeper.datasets.tokenizer import count_tokens, vocab_ids
-from sweeper.errors import ConfigError
 
 
 def test_none_means_no_tokenizer() -> None:

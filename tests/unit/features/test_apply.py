@@ -4,9 +4,9 @@ import json
 
 import pytest
 
+from instruments.errors import ConfigError
 from launchers.config import ExternalServerConfig, SimServerConfig, VllmServerConfig
 from sweeper.datasets.config import RandomDatasetConfig
-from sweeper.errors import ConfigError
 from sweeper.features.apply import decorate
 from sweeper.features.structured import constraint_of
 from sweeper.records import RequestSpec

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sweeper.console import result_block
+from sweeper.job.console import result_block
 from tests.unit.test_console import summary
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from instruments.errors import ConfigError
 from launchers import gpus
-from sweeper.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -22,7 +22,8 @@ import json, os, sys, time
 from pathlib import Path
 from launchers import gpus
 t0 = time.time()
-ids = gpus.ensure(int(sys.argv[2]), ["g0", "g1", "g2"], Path(sys.argv[1]), timeout_s=30)
+holder = gpus.GpuHolder()
+ids = holder.ensure(int(sys.argv[2]), ["g0", "g1", "g2"], Path(sys.argv[1]), timeout_s=30)
 print(json.dumps({"ids": ids, "cvd": os.environ["CUDA_VISIBLE_DEVICES"], "got": time.time()}),
       flush=True)
 time.sleep(float(sys.argv[3]))
@@ -88,10 +89,10 @@ def test_processes_get_disjoint_sets_and_a_third_waits_for_a_release(tmp_path: P
 
 def test_more_gpus_than_visible_is_a_config_error_naming_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^gpus_per_job: 3 GPUs per job, but only 2 visible"):
-        gpus.ensure(3, ["0", "1"], tmp_path, timeout_s=1)
+        gpus.GpuHolder().ensure(3, ["0", "1"], tmp_path, timeout_s=1)
     with pytest.raises(ConfigError, match=r"^gpus_per_job: must be >= 0"):
-        gpus.ensure(-1, ["0"], tmp_path, timeout_s=1)
-    assert gpus.ensure(0, ["0"], tmp_path, timeout_s=1) is None
+        gpus.GpuHolder().ensure(-1, ["0"], tmp_path, timeout_s=1)
+    assert gpus.GpuHolder().ensure(0, ["0"], tmp_path, timeout_s=1) is None
 
 
 def test_waiting_past_the_timeout_says_which_gpus_are_busy(tmp_path: Path) -> None:
@@ -107,5 +108,5 @@ def test_waiting_past_the_timeout_says_which_gpus_are_busy(tmp_path: Path) -> No
 def test_slurm_allocation_is_used_as_is(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("SLURM_JOB_ID", "42")
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "5,7")
-    assert gpus.ensure(2, None, tmp_path, timeout_s=1) == ["5", "7"]
+    assert gpus.GpuHolder().ensure(2, None, tmp_path, timeout_s=1) == ["5", "7"]
     assert not list(tmp_path.iterdir()), "no lock files under SLURM"

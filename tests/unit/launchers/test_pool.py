@@ -11,11 +11,11 @@ from pathlib import Path
 import psutil
 import pytest
 
+from instruments.errors import ConfigError, ServerStartError
 from launchers.config import CommandServerConfig, ExternalServerConfig, ModelConfig
 from launchers.kinds.command import plan as command_plan
 from launchers.pool import ServerPool, fingerprint
 from launchers.process import free_port
-from sweeper.errors import ConfigError, ServerStartError
 
 MODEL = ModelConfig(name="toy")
 

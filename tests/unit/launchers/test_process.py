@@ -9,9 +9,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from instruments.errors import ServerStartError
 from launchers.kinds import LaunchPlan
 from launchers.process import ServerProcess, free_port, group_members
-from sweeper.errors import ServerStartError
 
 
 def toy_plan(tmp_path: Path, *flags: str) -> LaunchPlan:

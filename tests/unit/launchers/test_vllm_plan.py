@@ -14,9 +14,9 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from instruments.errors import ConfigError
 from launchers.config import ModelConfig, VllmServerConfig
 from launchers.kinds import vllm
-from sweeper.errors import ConfigError
 from sweeper.schema import register
 
 CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf")

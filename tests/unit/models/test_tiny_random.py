@@ -11,8 +11,8 @@ import pytest
 from safetensors.numpy import load_file
 from tokenizers import Tokenizer
 
+from instruments.errors import ConfigError
 from launchers.config import ModelConfig
-from sweeper.errors import ConfigError
 from sweeper.models import materialize, tiny_random
 
 

@@ -10,10 +10,11 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from launchers.sim.http_app import SimState, build_app
+from launchers.sim.http_app import build_app
 from launchers.sim.pooling import EMBEDDING_DIM
 from launchers.sim.profiles import FAST
 from launchers.sim.prompt_tokens import PromptTokenizer
+from launchers.sim.state import SimState
 
 
 def call(path: str, body: Any, **params: Any) -> tuple[int, Any, float]:

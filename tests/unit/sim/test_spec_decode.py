@@ -6,13 +6,13 @@ from dataclasses import replace
 
 import pytest
 
+from instruments.errors import ConfigError
 from launchers.config import ModelConfig, SimServerConfig
 from launchers.kinds.sim import plan as sim_plan
 from launchers.sim.profiles import FAST, resolve
 from launchers.sim.prom_metrics import SimMetrics
 from launchers.sim.scheduler import Scheduler, SimRequest, Status
 from launchers.sim.spec_decode import SpecDecodeScheduler, make_scheduler
-from sweeper.errors import ConfigError
 
 
 def run(s: Scheduler, reqs: list[SimRequest]) -> int:

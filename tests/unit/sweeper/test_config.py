@@ -10,9 +10,8 @@ from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
-from sweeper.cli import CONF_DIR
-from sweeper.errors import ConfigError
-from sweeper.schema import RunSpec
+from instruments.errors import ConfigError
+from sweeper.schema import CONF_DIR, RunSpec
 
 GROUPS = ("model", "server", "dataset", "load", "tracking")
 # options that need a value only the user can give
@@ -73,7 +72,7 @@ def test_each_repeat_gets_its_own_recorded_seed() -> None:
 def test_server_cpus_checked_before_the_sweep_starts_anything(
     overrides: list[str], says: str
 ) -> None:
-    from sweeper.prepare import validate
+    from sweeper.job.prepare import validate
 
     with pytest.raises(ConfigError) as err:
         validate(compose_spec(overrides))

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sweeper.context import config_hash, is_secret, params
+from sweeper.job.context import config_hash, is_secret, params
 
 CONFIG = {
     "concurrency": 8,

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from sweeper import jobdir
+from sweeper.job import jobdir
 
 
 def test_write_json_is_atomic_and_inf_safe(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from mlflow.tracking import MlflowClient
 
-from sweeper.cli import CONF_DIR
-from sweeper.errors import ConfigError
+from instruments.errors import ConfigError
 from sweeper.plan import diff_lines, make_plan, render
+from sweeper.schema import CONF_DIR
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sweeper.rxstamp import (
+from instruments.rxstamp import (
     SO_TIMESTAMPNS,
     StampedSocket,
     arrival_ns,

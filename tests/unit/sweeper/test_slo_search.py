@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sweeper.errors import ConfigError
+from instruments.errors import ConfigError
 from sweeper.slo_search import Trial, bisect, check, validate_range, validate_slo
 
 SLO = {"p99_ttft_ms": 500.0, "p99_tpot_ms": 50.0, "failed_fraction": 0.0}

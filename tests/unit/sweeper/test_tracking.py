@@ -8,7 +8,7 @@ from mlflow.tracking import MlflowClient
 
 from launchers.process import free_port
 from sweeper.schema import TrackingConfig
-from sweeper.tracking import Point, Tracker, TrackingError, numeric_items
+from sweeper.tracking.mlflow_client import Point, Tracker, TrackingError, numeric_items
 
 
 def test_numeric_items_flattens_and_drops_non_numbers() -> None:

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from sweeper.telemetry import gpu
+from instruments import gpu
 
 
 def test_no_gpu_here_means_nothing_and_no_error() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sweeper.telemetry.scrape import COLUMNS, MetricsScraper, parse
-from sweeper.telemetry.summary import summarize
+from sweeper.telemetry.server_figures import summarize
 
 REAL = (Path(__file__).parent / "data" / "vllm-0.32.0-metrics.txt").read_text()
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sweeper.tracking import TrackingError, is_locked, retry_locked
+from sweeper.tracking.mlflow_client import TrackingError, is_locked, retry_locked
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -92,7 +92,7 @@ class History:
             return None
         from mlflow.tracking import MlflowClient
 
-        from sweeper.tracking import configure_http
+        from sweeper.tracking.mlflow_client import configure_http
 
         configure_http(self.tracking.timeout_s)
         self._client = MlflowClient(tracking_uri=self.tracking.uri)

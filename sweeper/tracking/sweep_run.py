@@ -2,8 +2,9 @@
 
 Opened by the Hydra callback at multirun start (in the launching process) and, because Hydra skips
 `on_multirun_end` when a job raises and swallows callback errors, also lazily by the first job and
-closed by the CLI whatever happens. Jobs in other processes (joblib, submitit) find the parent run
-through the environment variable `SWEEPER_SWEEP_RUN_ID`.
+closed by the CLI whatever happens. One per process, in the entry point's `Runtime`. The report at
+the end of a sweep is analysis's Hydra callback (`analysis.sweep_report`), which runs first. Jobs
+in other processes (joblib, submitit) find the parent run through `SWEEPER_SWEEP_RUN_ID`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pathlib import Path
 import yaml
 
 from sweeper.schema import TrackingConfig
-from sweeper.tracking import Tracker, TrackingError
+from sweeper.tracking.mlflow_client import Tracker, TrackingError
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def sweep_run_name(sweep_dir: Path) -> str:
 
 
 @dataclass
-class Sweep:
+class SweepRun:
     sweep_dir: Path | None = None
     tracking: TrackingConfig | None = None
     run_id: str | None = None
@@ -39,8 +40,6 @@ class Sweep:
     jobs_done: int = 0
     jobs_failed: int = 0
     closed: bool = False
-    # write the analysis report when the sweep ends
-    report: bool = True
     warnings: list[str] = field(default_factory=list)
 
     def open(self, sweep_dir: Path, tracking: TrackingConfig, overrides: list[str]) -> str | None:
@@ -97,8 +96,6 @@ class Sweep:
             return
         self.closed = True
         self.count_jobs_elsewhere()
-        if status is None and self.report and self.sweep_dir is not None and self.jobs_done:
-            self.write_report()
         if not (self.owned and self.run_id and self.tracking):
             return
         status = status or ("FAILED" if self.jobs_failed else "FINISHED")
@@ -125,33 +122,3 @@ class Sweep:
         value = data.get("best_value")
         metrics = {"optuna.best_value": float(value)} if isinstance(value, int | float) else {}
         return tags, metrics
-
-    def write_report(self) -> None:
-        """Best effort: the report never fails a sweep (`python -m analysis report` redoes it)."""
-        assert self.sweep_dir is not None
-        try:
-            from analysis.report import build_report, log_report
-
-            html = build_report(self.sweep_dir)
-            log.info("report: %s", html)
-            if self.owned and self.run_id and self.tracking:
-                log_report(html.parent, self.run_id, self.tracking.uri)
-        except Exception as e:
-            self.warn(
-                f"report not written ({type(e).__name__}: {e}); "
-                f"try: python -m analysis report {self.sweep_dir}"
-            )
-
-
-_current = Sweep()
-
-
-def current() -> Sweep:
-    return _current
-
-
-def reset() -> Sweep:
-    """A fresh sweep state (a new multirun in the same process, e.g. in tests)."""
-    global _current
-    _current = Sweep()
-    return _current

@@ -6,14 +6,14 @@ import functools
 import logging
 from typing import TYPE_CHECKING
 
-from sweeper.context import JobContext, params
-from sweeper.series import job_series
-from sweeper.sweep import current
-from sweeper.tracking import Tracker, TrackingError, numeric_items
+from sweeper.job.context import JobContext, params
+from sweeper.tracking.mlflow_client import Tracker, TrackingError, numeric_items
+from sweeper.tracking.step_metrics import job_series
 
 if TYPE_CHECKING:
-    from sweeper.job import Outcome
+    from sweeper.job.outcome import Outcome
     from sweeper.schema import RunSpec
+    from sweeper.tracking.sweep_run import SweepRun
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,9 @@ def environment_tags(executable: str | None) -> dict[str, str]:
         return {}
 
 
-def record_job(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | None) -> None:
+def record_job(
+    spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | None, sweep: SweepRun
+) -> None:
     if not spec.tracking.enabled:
         return
     tracker = Tracker(spec.tracking)
@@ -59,7 +61,7 @@ def record_job(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str 
     try:
         run_id = tracker.start_run(name, job_tags(spec, ctx, outcome), parent_id)
     except TrackingError as e:
-        current().warn(f"job {ctx.job_num} not tracked (its files are in {ctx.job_dir}): {e}")
+        sweep.warn(f"job {ctx.job_num} not tracked (its files are in {ctx.job_dir}): {e}")
         return
     try:
         metrics = dict(numeric_items(outcome.summary))
@@ -68,9 +70,9 @@ def record_job(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str 
             # a single run keeps its servers' work dirs (sockets, caches) inside the job dir
             tracker.log_artifacts(run_id, ctx.job_dir, exclude=frozenset({"servers"}))
     except TrackingError as e:
-        current().warn(f"job {ctx.job_num} partly tracked (its files are in {ctx.job_dir}): {e}")
+        sweep.warn(f"job {ctx.job_num} partly tracked (its files are in {ctx.job_dir}): {e}")
     finally:
         try:
             tracker.end_run(run_id, outcome.status)
         except TrackingError as e:
-            current().warn(f"job {ctx.job_num}: MLflow run {run_id} not closed: {e}")
+            sweep.warn(f"job {ctx.job_num}: MLflow run {run_id} not closed: {e}")

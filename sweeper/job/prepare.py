@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
+from instruments.errors import ConfigError
 from launchers.config import ModelConfig, VllmServerConfig
 from launchers.cpus import server_cpus
 from launchers.kinds.vllm import resolve_executable
 from sweeper.client.schedule import check_load
-from sweeper.errors import ConfigError
 from sweeper.models import materialize
 from sweeper.records import RequestSpec
 

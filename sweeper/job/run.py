@@ -12,58 +12,43 @@ import logging
 import os
 import sys
 import traceback
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from launchers import gpus
-from launchers.pool import Lease, default_pool
-from sweeper import jobdir, resume
-from sweeper.context import JobContext, config_hash
-from sweeper.errors import SweeperError
-from sweeper.prepare import Prepared, prepare
-from sweeper.recording import record_job
-from sweeper.sweep import current
+from instruments.errors import SweeperError
+from launchers.pool import Lease
+from sweeper.job import jobdir, resume
+from sweeper.job.context import JobContext, config_hash
+from sweeper.job.outcome import Outcome
+from sweeper.job.prepare import Prepared, prepare
 from sweeper.telemetry.watch import ServerWatch
+from sweeper.tracking.job_run import record_job
 
 if TYPE_CHECKING:
-    import pandas as pd
-
+    from launchers.pool import ServerPool
+    from sweeper.runtime import Runtime
     from sweeper.schema import RunSpec
+    from sweeper.tracking.sweep_run import SweepRun
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Outcome:
-    """Everything a job produced, whether it finished or not."""
-
-    status: str = "FAILED"
-    error: str = ""
-    lease: Lease | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
-    records: pd.DataFrame | None = None
-    series: pd.DataFrame | None = None
-    server_metrics: pd.DataFrame | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "FINISHED"
-
-
-def run_job(spec: RunSpec, ctx: JobContext) -> dict[str, Any]:
-    sweep = current()
+def run_job(spec: RunSpec, ctx: JobContext, runtime: Runtime) -> dict[str, Any]:
     parent_id = None
     if ctx.sweep_dir is not None:
-        sweep.report = spec.report.enabled
-        parent_id = sweep.open(ctx.sweep_dir, spec.tracking, [])
+        parent_id = runtime.sweep.open(ctx.sweep_dir, spec.tracking, [])
     outcome = Outcome()
     try:
-        if spec.resume and (done := resume.carried(spec, ctx, parent_id)) is not None:
+        if (
+            spec.resume
+            and (done := resume.carried(spec, ctx, parent_id, runtime.sweep)) is not None
+        ):
             return done
         prepared = prepare(spec)
-        gpus.ensure(spec.gpus_per_job, spec.gpu_ids, ctx.gpu_lock_dir, spec.server.ready_timeout_s)
-        outcome.lease = default_pool().acquire(prepared.model, spec.server, ctx.servers_dir)
-        measure(spec, prepared, outcome)
+        runtime.gpus.ensure(
+            spec.gpus_per_job, spec.gpu_ids, ctx.gpu_lock_dir, spec.server.ready_timeout_s
+        )
+        outcome.lease = runtime.pool.acquire(prepared.model, spec.server, ctx.servers_dir)
+        measure(spec, prepared, outcome, runtime.pool)
     except SweeperError as e:
         outcome.error = str(e)
     except Exception as e:
@@ -71,13 +56,13 @@ def run_job(spec: RunSpec, ctx: JobContext) -> dict[str, Any]:
         jobdir.write_text(ctx.job_dir / jobdir.ERROR_LOG, traceback.format_exc())
     except BaseException:
         outcome.status, outcome.error = "KILLED", "interrupted"
-        finish(spec, ctx, outcome, parent_id)
+        finish(spec, ctx, outcome, parent_id, runtime.sweep)
         raise
-    finish(spec, ctx, outcome, parent_id)
+    finish(spec, ctx, outcome, parent_id, runtime.sweep)
     return outcome.summary
 
 
-def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome) -> None:
+def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome, pool: ServerPool) -> None:
     """Drive the load against the leased server; nothing but the client runs in the loop."""
     from sweeper.client import records_frame, run_benchmark
     from sweeper.features.metrics import feature_metrics
@@ -100,7 +85,7 @@ def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome) -> None:
     outcome.records = records_frame(run.records)
     outcome.series = time_series(run)
     completed = int(outcome.summary.get("completed", 0))
-    if lease.pid is not None and not default_pool().server_alive():
+    if lease.pid is not None and not pool.server_alive():
         outcome.error = f"server (pid {lease.pid}) exited during the benchmark"
     elif completed == 0:
         outcome.error = "no request completed: " + _top_error(outcome.summary)
@@ -115,7 +100,9 @@ def _top_error(summary: dict[str, Any]) -> str:
     return "unknown error"
 
 
-def finish(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | None) -> None:
+def finish(
+    spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | None, sweep: SweepRun
+) -> None:
     """Write the job dir, then track it, then tell the user."""
     lease = outcome.lease
     extras = {
@@ -134,8 +121,8 @@ def finish(spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | No
         extras["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES")
     outcome.summary = {**outcome.summary, "sweeper": extras}
     write_job_dir(ctx, outcome)
-    record_job(spec, ctx, outcome, parent_id)
-    current().job_finished(outcome.ok)
+    record_job(spec, ctx, outcome, parent_id, sweep)
+    sweep.job_finished(outcome.ok)
     report(spec, ctx, outcome)
 
 
@@ -154,7 +141,7 @@ def write_job_dir(ctx: JobContext, outcome: Outcome) -> None:
 def report(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> None:
     where = f"job {ctx.job_num}" if ctx.multirun else "job"
     if outcome.ok and spec.print_result:
-        from sweeper.console import result_block
+        from sweeper.job.console import result_block
 
         title = "Serving Benchmark Result"
         if outcome.summary["sweeper"]["simulated"]:

@@ -6,12 +6,12 @@ import math
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from sweeper.tracking import Point
+from sweeper.tracking.mlflow_client import Point
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sweeper.job import Outcome
+    from sweeper.job.outcome import Outcome
 
 # histogram parts and info gauges are not useful as step curves
 _SKIP_SUFFIXES = ("_bucket", "_sum", "_count", "_created", "_info")

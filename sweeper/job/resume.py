@@ -11,18 +11,20 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sweeper import jobdir
-from sweeper.context import JobContext, config_hash
-from sweeper.errors import ConfigError
-from sweeper.history import History
-from sweeper.sweep import current
-from sweeper.tracking import Tracker, TrackingError
+from instruments.errors import ConfigError
+from sweeper.job import jobdir
+from sweeper.job.context import JobContext, config_hash
+from sweeper.tracking.history import History
+from sweeper.tracking.mlflow_client import Tracker, TrackingError
 
 if TYPE_CHECKING:
     from sweeper.schema import RunSpec
+    from sweeper.tracking.sweep_run import SweepRun
 
 
-def carried(spec: RunSpec, ctx: JobContext, parent_id: str | None) -> dict[str, Any] | None:
+def carried(
+    spec: RunSpec, ctx: JobContext, parent_id: str | None, sweep: SweepRun
+) -> dict[str, Any] | None:
     """The earlier summary of this grid point if it finished before, else None (run it)."""
     if not spec.tracking.enabled:
         raise ConfigError("resume: needs tracking (the FINISHED runs are looked up in MLflow)")
@@ -31,7 +33,7 @@ def carried(spec: RunSpec, ctx: JobContext, parent_id: str | None) -> dict[str, 
     try:
         run = history.finished_run(h)
     except TrackingError as e:
-        current().warn(f"resume: lookup failed, job {ctx.job_num} runs again: {e}")
+        sweep.warn(f"resume: lookup failed, job {ctx.job_num} runs again: {e}")
         return None
     if run is None:
         return None
@@ -54,8 +56,8 @@ def carried(spec: RunSpec, ctx: JobContext, parent_id: str | None) -> dict[str, 
                 parent_id, {f"sweeper.resumed.{ctx.job_num}": run.run_id}
             )
         except TrackingError as e:
-            current().warn(f"resume: tag not set on the sweep run: {e}")
-    current().job_finished(ok=True)
+            sweep.warn(f"resume: tag not set on the sweep run: {e}")
+    sweep.job_finished(ok=True)
     where = f"job {ctx.job_num}" if ctx.multirun else "job"
     print(
         f"[sweeper] {where} skipped (resume): FINISHED run {run.run_id[:8]} has config hash {h}",

@@ -1,0 +1,1 @@
+"""MLflow: the client, the sweep parent run, job runs, step metrics, earlier sweeps."""
