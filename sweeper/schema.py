@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from launchers.config import (
     CommandServerConfig,
@@ -91,21 +91,39 @@ class RunSpec:
     gpu_ids: list[str] | None = None
 
 
+def open_maps(node: DictConfig) -> DictConfig:
+    """Free-form maps of a schema (`load.extra_body`, `load.headers`, `server.env`,
+    `server.args`, ...) take new keys from a plain override, `load.extra_body={temperature:0.7}`:
+    Hydra puts the whole config in struct mode, and a node's own flag is what lifts it there."""
+    for key in node:
+        child = node._get_node(key)
+        if isinstance(child, DictConfig):
+            if child._metadata.object_type in (dict, None) and not child._is_missing():
+                OmegaConf.set_struct(child, False)
+            else:
+                open_maps(child)
+    return node
+
+
+def _schema(cls: type) -> DictConfig:
+    return open_maps(OmegaConf.structured(cls))
+
+
 def register() -> None:
     if not OmegaConf.has_resolver("add"):
         # ${add:${seed},${repeat}}: a distinct, recorded seed per repeat
         OmegaConf.register_new_resolver("add", lambda *xs: sum(int(x) for x in xs))
     cs = ConfigStore.instance()
-    cs.store(name="base_config", node=RunSpec)
-    cs.store(group="model", name="base_model", node=ModelConfig)
+    cs.store(name="base_config", node=_schema(RunSpec))
+    cs.store(group="model", name="base_model", node=_schema(ModelConfig))
     for kind, node in {
         "sim": SimServerConfig,
         "vllm": VllmServerConfig,
         "command": CommandServerConfig,
         "external": ExternalServerConfig,
     }.items():
-        cs.store(group="server", name=f"base_server_{kind}", node=node)
+        cs.store(group="server", name=f"base_server_{kind}", node=_schema(node))
     for kind, (dataset_node, _, _) in DATASET_KINDS.items():
-        cs.store(group="dataset", name=f"base_dataset_{kind}", node=dataset_node)
-    cs.store(group="load", name="base_load", node=LoadConfig)
-    cs.store(group="tracking", name="base_tracking", node=TrackingConfig)
+        cs.store(group="dataset", name=f"base_dataset_{kind}", node=_schema(dataset_node))
+    cs.store(group="load", name="base_load", node=_schema(LoadConfig))
+    cs.store(group="tracking", name="base_tracking", node=_schema(TrackingConfig))
