@@ -1,7 +1,7 @@
 """Simulator parameters and the named profiles.
 
 `SimParams` is the single list of the simulator's knobs: the command line (`launchers.sim.cli`)
-derives one option per field from it, and `launchers.config.SimServerConfig` mirrors the same
+derives one option per field from it, and `launchers.kinds.sim.SimServerConfig` mirrors the same
 names (a unit test keeps the two in sync).
 """
 
