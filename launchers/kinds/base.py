@@ -47,6 +47,8 @@ class ServerKind(Generic[ConfigT]):
     config: ClassVar[type[ServerConfig]]
     # its numbers are simulated (labelled so in MLflow and the result block)
     simulated: ClassVar[bool] = False
+    # seconds a start is assumed to take, for the dry run's time estimate (`plan=true`)
+    expected_start_s: ClassVar[float] = 30.0
 
     def check(self, model: ModelConfig, server: ConfigT) -> None:
         """Cheap validation before anything starts: one-line ConfigError naming the key."""

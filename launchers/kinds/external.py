@@ -32,6 +32,7 @@ class ExternalServerConfig(ServerConfig):
 class ExternalKind(ServerKind[ExternalServerConfig]):
     name = "external"
     config = ExternalServerConfig
+    expected_start_s = 0.0
 
     def check(self, model: ModelConfig, server: ExternalServerConfig) -> None:
         if server.cpus is not None:

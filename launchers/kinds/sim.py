@@ -86,6 +86,7 @@ _NOT_OPTIONS = {f.name for f in fields(ServerConfig)} | {"profile", "args", "spe
 class SimKind(ServerKind[SimServerConfig]):
     name = "sim"
     config = SimServerConfig
+    expected_start_s = 2.0
     simulated = True
 
     def check(self, model: ModelConfig, server: SimServerConfig) -> None:

@@ -105,6 +105,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class VllmKind(ServerKind[VllmServerConfig]):
     name = "vllm"
     config = VllmServerConfig
+    expected_start_s = 120.0
 
     def check(self, model: ModelConfig, server: VllmServerConfig) -> None:
         super().check(model, server)

@@ -52,6 +52,13 @@ def test_each_kind_names_itself_and_its_config_the_same() -> None:
     assert [k for k, v in server_kinds().items() if v.simulated] == ["sim"]
 
 
+def test_expected_start_times_are_the_dry_runs() -> None:
+    """The dry run's per-kind start estimates (sweeper.plan.START_S) live on the kinds too."""
+    from sweeper.plan import START_S
+
+    assert {name: kind.expected_start_s for name, kind in server_kinds().items()} == START_S
+
+
 def test_unknown_kind_is_one_line_naming_the_key_and_the_known_ones() -> None:
     with pytest.raises(ConfigError) as err:
         check_server(MODEL, ServerConfig(kind="nope"))
@@ -98,6 +105,16 @@ def test_fingerprint_counts_the_program_each_kind_runs_from() -> None:
     assert server_kind("sim").executable(SimServerConfig()) == sys.executable
     assert server_kind("command").executable(CommandServerConfig(argv=["x"])) is None
     assert server_kind("external").executable(ExternalServerConfig()) is None
+
+
+def test_fingerprints_are_those_of_before_the_kinds_registry() -> None:
+    """Job dirs and resume key on the fingerprint: moving the kinds must not change it (values
+    computed before the move, with no interpreter path in them)."""
+    model = ModelConfig(name="m", path="/p", max_model_len=100)
+    vllm = VllmServerConfig(executable="/opt/no-venv/bin/python")
+    assert fingerprint(model, vllm) == "c5d0309c594ddde4"
+    assert fingerprint(model, CommandServerConfig(argv=["x", "{port}"])) == "a84aafe31add2984"
+    assert fingerprint(model, ExternalServerConfig(base_url="http://h:1")) == "abf3e246cc4844ec"
 
 
 DROPPED_KIND = '''
