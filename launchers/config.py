@@ -41,7 +41,12 @@ class ServerConfig:
 
     kind: str = option("external", "the server kind (one module of launchers.kinds each)")
     host: str = option("127.0.0.1", "the address the server binds (and the client connects to)")
-    port: int | None = option(None, "null (or 0) = a free port chosen at start", ge=0, le=65535)
+    port: int | None = option(
+        None,
+        "the port the server listens on; null (or 0) = a free one chosen at start",
+        ge=0,
+        le=65535,
+    )
     health_path: str = option("/health", "GET path that answers 200 once the server is ready")
     ready_timeout_s: float = option(120.0, "seconds to wait for the server to be ready", gt=0)
     stop_timeout_s: float = option(
@@ -54,8 +59,8 @@ class ServerConfig:
     # client's)
     cpus: str | None = option(
         None,
-        "CPUs a started server runs on, a Linux CPU list (1, 0,2-3); null = wherever the OS puts "
-        "it. Not for server=external (sweeper does not start it)",
+        "CPUs a started server runs on, a Linux CPU list such as 1 or 0,2-3; null = wherever the "
+        "OS puts it. Not for server=external (sweeper does not start it)",
     )
     reset_prefix_cache: bool = option(
         True, "reset the prefix cache between jobs that reuse this server"

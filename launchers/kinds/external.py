@@ -20,7 +20,7 @@ class ExternalServerConfig(ServerConfig):
     base_url: str = option("http://127.0.0.1:8000", "where the running server answers")
     ready_timeout_s: float = option(
         5.0,
-        "an endpoint that is already up answers at once; don't wait long for one that isn't",
+        "seconds to wait for the endpoint: one that is up answers at once, so don't wait long",
         gt=0,
     )
     reset_prefix_cache: bool = option(

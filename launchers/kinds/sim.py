@@ -1,7 +1,6 @@
 """`server=sim`: the built-in simulator, `python -m launchers.sim`.
 
-Every field of `SimServerConfig` left null takes the profile's value; the launcher passes each
-set field as `--<field-with-dashes> VALUE`. The limits mirror the simulator's own range checks
+The limits of `SimServerConfig` mirror the simulator's own range checks
 (`launchers.sim.profiles.check`), so a bad value fails before the simulator is started.
 """
 
@@ -20,6 +19,7 @@ from launchers.kinds.base import SERVER_KINDS, LaunchPlan, ServerKind
 
 
 def _rate(help: str) -> Any:
+    """A fraction of requests in [0, 1]; null = the profile's (0)."""
     return option(None, help, ge=0, le=1)
 
 
@@ -51,7 +51,7 @@ class SimServerConfig(ServerConfig):
     seed: int | None = option(None, "seed of the simulator's random draws")
     max_model_len: int | None = option(None, "context length; null = model.max_model_len", ge=1)
     scheduling_policy: str | None = option(
-        None, "lower `priority` value first with priority", choices=("fcfs", "priority")
+        None, "fcfs, or priority (lower `priority` value first)", choices=("fcfs", "priority")
     )
     speculative_config: dict[str, Any] | None = option(  # noqa: RUF009
         None,
@@ -86,8 +86,8 @@ _NOT_OPTIONS = {f.name for f in fields(ServerConfig)} | {"profile", "args", "spe
 class SimKind(ServerKind[SimServerConfig]):
     name = "sim"
     config = SimServerConfig
-    expected_start_s = 2.0
     simulated = True
+    expected_start_s = 2.0
 
     def check(self, model: ModelConfig, server: SimServerConfig) -> None:
         super().check(model, server)

@@ -31,7 +31,8 @@ MAX_TMPDIR_LEN = 107 - 1 - 36 - 8
 SHORT_TMPDIR_PREFIX = "sweeper-vllm-"
 
 
-def _size(help: str) -> Any:
+def _count(help: str) -> Any:
+    """A count vLLM takes as it is (>= 1); null = vLLM's default."""
     return option(None, help, ge=1)
 
 
@@ -42,17 +43,21 @@ class VllmServerConfig(ServerConfig):
     kind: str = option("vllm", "the server kind")
     executable: str = option("python", "the Python interpreter of the environment vLLM lives in")
     dtype: str | None = option(None, "vLLM's --dtype (auto, bfloat16, float16, ...)")
-    max_model_len: int | None = _size("context length; null = model.max_model_len")
-    tensor_parallel_size: int | None = _size("GPUs per model replica (tensor parallel)")
-    pipeline_parallel_size: int | None = _size("pipeline stages")
-    data_parallel_size: int | None = _size("model replicas (data parallel)")
+    max_model_len: int | None = _count("context length; null = model.max_model_len")
+    tensor_parallel_size: int | None = _count("GPUs per model replica (tensor parallel)")
+    pipeline_parallel_size: int | None = _count("pipeline stages")
+    data_parallel_size: int | None = _count("model replicas (data parallel)")
     gpu_memory_utilization: float | None = option(
         None, "fraction of GPU memory vLLM may use", gt=0, le=1
     )
-    max_num_seqs: int | None = _size("sequences scheduled per step at most")
-    max_num_batched_tokens: int | None = _size("token budget per step")
-    enable_prefix_caching: bool | None = option(None, "null = vLLM's default")
-    enable_chunked_prefill: bool | None = option(None, "null = vLLM's default")
+    max_num_seqs: int | None = _count("sequences scheduled per step at most")
+    max_num_batched_tokens: int | None = _count("token budget per step")
+    enable_prefix_caching: bool | None = option(
+        None, "reuse KV blocks of shared prefixes; null = vLLM's default"
+    )
+    enable_chunked_prefill: bool | None = option(
+        None, "split long prefills across steps; null = vLLM's default"
+    )
     enforce_eager: bool | None = option(
         None, "no CUDA graphs / compilation; null = vLLM's default (true on device=cpu)"
     )
