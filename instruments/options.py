@@ -36,9 +36,11 @@ def option(
 ) -> Any:
     """A dataclass field with `help` and limits (`ge`, `gt`, `le`, `lt`, `choices`)."""
     meta: dict[str, Any] = {HELP: help}
-    for name, value in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt), ("choices", choices)):
-        if value is not None:
-            meta[name] = tuple(value) if name == "choices" else value
+    for name, bound in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)):
+        if bound is not None:
+            meta[name] = bound
+    if choices is not None:
+        meta["choices"] = tuple(choices)
     if default_factory is not dataclasses.MISSING:
         return dataclasses.field(default_factory=default_factory, metadata=meta)
     return dataclasses.field(default=default, metadata=meta)

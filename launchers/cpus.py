@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 
 from instruments.errors import ConfigError
-from launchers.config import ExternalServerConfig, ServerConfig
 
 
 def cpu_list(text: str) -> set[int]:
@@ -41,13 +40,3 @@ def check_cpus(text: str) -> set[int]:
 def format_cpus(cpus: set[int]) -> str:
     """{0, 2, 3} -> "0,2,3" (a list vLLM's VLLM_CPU_OMP_THREADS_BIND and taskset accept)."""
     return ",".join(str(c) for c in sorted(cpus))
-
-
-def server_cpus(server: ServerConfig) -> set[int] | None:
-    """server.cpus checked (one line naming the key) before anything starts."""
-    if server.cpus is None:
-        return None
-    if isinstance(server, ExternalServerConfig):
-        raise ConfigError("server.cpus: server=external runs where it was started (sweeper does "
-                          "not start it); pin it there, e.g. with taskset")  # fmt: skip
-    return check_cpus(server.cpus)

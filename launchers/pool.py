@@ -12,42 +12,28 @@ import hashlib
 import json
 import logging
 import shutil
-import sys
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from instruments import gpu
-from instruments.errors import ConfigError, ServerStartError
-from launchers.config import ExternalServerConfig, ModelConfig, ServerConfig
-from launchers.cpus import server_cpus
-from launchers.kinds import LaunchPlan, command, sim, vllm
-from launchers.process import ServerProcess, free_port, group_members, wait_until_ready
+from launchers.config import ModelConfig, ServerConfig
+from launchers.cpus import check_cpus
+from launchers.kinds import server_kind
+from launchers.process import ServerProcess, free_port, group_members
 
 log = logging.getLogger(__name__)
-
-Planner = Callable[[ModelConfig, ServerConfig, int, Path], LaunchPlan]
 
 # fields that change how we wait for or talk to a server, not what the server is
 _NOT_IDENTITY = {"ready_timeout_s", "stop_timeout_s", "reset_prefix_cache", "metrics_interval_s"}
 
 
-PLANNERS: dict[str, Planner] = {
-    "sim": sim.plan,  # type: ignore[dict-item]
-    "command": command.plan,  # type: ignore[dict-item]
-    "vllm": vllm.plan,  # type: ignore[dict-item]
-}
-
-
 def fingerprint(model: ModelConfig, server: ServerConfig) -> str:
     """A stable hash of everything that changes what the server is."""
-    ident = {
+    ident: dict[str, object] = {
         "model": asdict(model),
         "server": {k: v for k, v in asdict(server).items() if k not in _NOT_IDENTITY},
     }
-    executable = getattr(server, "executable", None) or (
-        sys.executable if server.kind == "sim" else None
-    )
+    executable = server_kind(server.kind).executable(server)
     if executable:
         ident["executable"] = shutil.which(executable) or executable
     blob = json.dumps(ident, sort_keys=True, default=str).encode()
@@ -117,27 +103,21 @@ class ServerPool:
         )
 
     def _start(self, model: ModelConfig, server: ServerConfig, fp: str, log_dir: Path) -> _Running:
-        cpus = server_cpus(server)
-        if isinstance(server, ExternalServerConfig):
-            plan = LaunchPlan(argv=[], base_url=server.base_url, health_path=server.health_path)
-            try:
-                wait_until_ready(plan, server.ready_timeout_s)
-            except ServerStartError as e:
-                raise ServerStartError(f"external server {server.base_url}: {e}") from None
-            return _Running(fp, server.base_url, None, False, server.reset_prefix_cache)
-        planner = PLANNERS.get(server.kind)
-        if planner is None:
-            raise ConfigError(f"server.kind: unknown server kind {server.kind!r}")
+        kind = server_kind(server.kind)
+        kind.check(model, server)
+        attached = kind.attach(server)
+        if attached is not None:
+            return _Running(fp, attached, None, kind.simulated, server.reset_prefix_cache)
         port = server.port or free_port(server.host)
         workdir = log_dir / f"server-{fp[:8]}-{self.starts}"
         workdir.mkdir(parents=True, exist_ok=True)
-        plan = planner(model, server, port, workdir)
-        plan.cpus = cpus
+        plan = kind.plan(model, server, port, workdir)
+        plan.cpus = None if server.cpus is None else check_cpus(server.cpus)
         proc = ServerProcess(plan, workdir / "server.log", server.stop_timeout_s)
         self.starts += 1
         proc.wait_ready(server.ready_timeout_s)
         log.info("server ready at %s (pid %d)", plan.base_url, proc.pid)
-        return _Running(fp, plan.base_url, proc, plan.simulated, server.reset_prefix_cache)
+        return _Running(fp, plan.base_url, proc, kind.simulated, server.reset_prefix_cache)
 
     def server_alive(self) -> bool:
         return self._running is not None and self._running.alive()

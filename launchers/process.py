@@ -26,7 +26,7 @@ import psutil
 
 from instruments.errors import ServerStartError
 from launchers.cpus import format_cpus
-from launchers.kinds import LaunchPlan
+from launchers.kinds.base import LaunchPlan
 
 log = logging.getLogger(__name__)
 

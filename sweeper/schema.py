@@ -12,14 +12,8 @@ from pathlib import Path
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
-from launchers.config import (
-    CommandServerConfig,
-    ExternalServerConfig,
-    ModelConfig,
-    ServerConfig,
-    SimServerConfig,
-    VllmServerConfig,
-)
+from launchers.config import ModelConfig, ServerConfig
+from launchers.kinds import server_kinds
 from sweeper.client.config import LoadConfig
 from sweeper.datasets import KINDS as DATASET_KINDS
 from sweeper.datasets.config import DatasetConfig
@@ -116,13 +110,8 @@ def register() -> None:
     cs = ConfigStore.instance()
     cs.store(name="base_config", node=_schema(RunSpec))
     cs.store(group="model", name="base_model", node=_schema(ModelConfig))
-    for kind, node in {
-        "sim": SimServerConfig,
-        "vllm": VllmServerConfig,
-        "command": CommandServerConfig,
-        "external": ExternalServerConfig,
-    }.items():
-        cs.store(group="server", name=f"base_server_{kind}", node=_schema(node))
+    for name, kind in server_kinds().items():
+        cs.store(group="server", name=f"base_server_{name}", node=_schema(kind.config))
     for kind, (dataset_node, _, _) in DATASET_KINDS.items():
         cs.store(group="dataset", name=f"base_dataset_{kind}", node=_schema(dataset_node))
     cs.store(group="load", name="base_load", node=_schema(LoadConfig))

@@ -1,43 +1,36 @@
-"""Per-kind launchers: each turns (model, server config, port) into a `LaunchPlan`.
+"""Server kinds, one module each (`sim`, `vllm`, `command`, `external`): its config dataclass,
+its checks, and the `LaunchPlan` of the process it starts (or the URL it attaches to).
 
-The process machinery (`launchers.process`) runs any plan the same way: own process group,
-log file, readiness probe, SIGTERM → wait → SIGKILL of the group.
+Adding a kind is one module here plus `conf/server/<name>.yaml`: every module of this package is
+imported on first use (`SERVER_KINDS.discover`), so nothing else lists the kinds.
+
+    check_server(model, server)      # cheap checks, before anything starts
+    server_kind(server.kind).plan(model, server, port, workdir)
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from typing import Any
+
+from instruments.registry import Registry
+from launchers.config import ModelConfig, ServerConfig
+from launchers.kinds.base import SERVER_KINDS, LaunchPlan, ServerKind
+
+__all__ = ["LaunchPlan", "ServerKind", "check_server", "server_kind", "server_kinds"]
 
 
-@dataclass
-class LaunchPlan:
-    argv: list[str]
-    base_url: str
-    # added to the inherited environment of the child
-    env: dict[str, str] = field(default_factory=dict)
-    health_path: str = "/health"
-    # ready only once GET /v1/models lists this name (None = /health alone)
-    served_model: str | None = None
-    # the server's numbers are simulated (labelled so in MLflow and the result block)
-    simulated: bool = False
-    # the CPUs the server process (and so its children) runs on; None = the OS's choice
-    cpus: set[int] | None = None
+def server_kinds() -> Registry[type[ServerKind[Any]]]:
+    """Every registered server kind (the modules of this package imported once)."""
+    SERVER_KINDS.discover(__name__)
+    return SERVER_KINDS
 
 
-def option_args(name: str, value: object) -> list[str]:
-    """One CLI option from a config field: `--name value`; booleans as `--name` / `--no-name`;
-    dicts and lists as JSON. Values reach argv verbatim (no shell is involved)."""
-    flag = "--" + name.replace("_", "-")
-    if isinstance(value, bool):
-        return [flag] if value else ["--no-" + name.replace("_", "-")]
-    if isinstance(value, dict | list):
-        return [flag, json.dumps(value, separators=(",", ":"))]
-    return [flag, str(value)]
+def server_kind(name: str) -> ServerKind[Any]:
+    """The kind named by `server.kind`; an unknown name is a one-line ConfigError."""
+    return server_kinds().get(name)()
 
 
-def substitute(template: str, values: dict[str, str]) -> str:
-    """Replace `{key}` placeholders (only the given keys; other braces, e.g. JSON, stay)."""
-    for key, value in values.items():
-        template = template.replace("{" + key + "}", value)
-    return template
+def check_server(model: ModelConfig, server: ServerConfig) -> None:
+    """The checks of `server`'s kind (limits, server.cpus, the kind's own): one-line
+    ConfigError naming the key, before any server starts."""
+    server_kind(server.kind).check(model, server)

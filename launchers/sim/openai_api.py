@@ -105,11 +105,33 @@ def parse_request(
     tokenizer: PromptTokenizer,
     priority_enabled: bool,
 ) -> ParsedRequest:
+    """Validate a completions (or chat) body the way vLLM does, in vLLM's order of checks."""
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.")
     model = body.get("model")
     if model is not None and model != served_model:
         raise ApiError(404, f"The model `{model}` does not exist.", "model")
+    stream, options = _stream_options(body)
+    _check_sampling(body)
+    priority = _priority(body, priority_enabled)
+    keys = _prompt_keys(body, chat, tokenizer)
+    max_tokens = _max_tokens(body, chat, len(keys), max_model_len)
+    target, reason = _output_target(body, max_tokens, request_id, seed, output_len_mean)
+    return ParsedRequest(
+        chat=chat,
+        stream=stream,
+        include_usage=bool(options.get("include_usage", False)),
+        continuous_usage=bool(options.get("continuous_usage_stats", False)),
+        prompt_keys=keys,
+        max_tokens=max_tokens,
+        target_output=target,
+        final_reason=reason,
+        priority=priority,
+    )
+
+
+def _stream_options(body: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+    """`stream` and its `stream_options` (only allowed with stream=true)."""
     stream = bool(body.get("stream", False))
     options = body.get("stream_options")
     if options is not None and not stream:
@@ -118,7 +140,11 @@ def parse_request(
         )
     if options is not None and not isinstance(options, dict):
         raise ApiError(400, "stream_options must be an object.", "stream_options")
-    options = options or {}
+    return stream, options or {}
+
+
+def _check_sampling(body: dict[str, Any]) -> None:
+    """One choice per request; non-negative temperature and top_p (the simulator ignores both)."""
     n = body.get("n", 1)
     if n != 1:
         raise ApiError(400, f"n: only n=1 is supported by the simulator, got {n!r}.", "n")
@@ -126,6 +152,10 @@ def parse_request(
         value = body.get(key)
         if value is not None and (not isinstance(value, (int, float)) or value < 0):
             raise ApiError(400, f"{key} must be non-negative, got {value!r}.", key)
+
+
+def _priority(body: dict[str, Any], priority_enabled: bool) -> int:
+    """The request's `priority`; non-zero only under scheduling_policy=priority (as vLLM)."""
     priority = body.get("priority", 0)
     if isinstance(priority, bool) or not isinstance(priority, int):
         raise ApiError(400, f"priority must be an integer, got {priority!r}.", "priority")
@@ -133,8 +163,11 @@ def parse_request(
         raise ApiError(
             400, f"Got priority {priority} but Priority scheduling is not enabled.", "priority"
         )
-    keys = _prompt_keys(body, chat, tokenizer)
-    prompt_len = len(keys)
+    return priority
+
+
+def _max_tokens(body: dict[str, Any], chat: bool, prompt_len: int, max_model_len: int) -> int:
+    """The output cap, checked with the prompt against the context length."""
     if prompt_len >= max_model_len:
         raise ApiError(
             400,
@@ -158,6 +191,13 @@ def parse_request(
             "of the messages or completion.",
             "max_tokens",
         )
+    return max_tokens
+
+
+def _output_target(
+    body: dict[str, Any], max_tokens: int, request_id: str, seed: int, output_len_mean: int
+) -> tuple[int, str]:
+    """How many tokens the request generates and why it stops there (length or stop)."""
     min_tokens = _int_field(body, "min_tokens", 0) or 0
     if min_tokens > max_tokens:
         raise ApiError(
@@ -166,22 +206,10 @@ def parse_request(
             "min_tokens",
         )
     if body.get("ignore_eos", False):
-        target, reason = max_tokens, "length"
-    else:
-        natural = natural_output_len(request_id, seed, output_len_mean)
-        target = min(max(natural, min_tokens, 1), max_tokens)
-        reason = "length" if target == max_tokens else "stop"
-    return ParsedRequest(
-        chat=chat,
-        stream=stream,
-        include_usage=bool(options.get("include_usage", False)),
-        continuous_usage=bool(options.get("continuous_usage_stats", False)),
-        prompt_keys=keys,
-        max_tokens=max_tokens,
-        target_output=target,
-        final_reason=reason,
-        priority=priority,
-    )
+        return max_tokens, "length"
+    natural = natural_output_len(request_id, seed, output_len_mean)
+    target = min(max(natural, min_tokens, 1), max_tokens)
+    return target, "length" if target == max_tokens else "stop"
 
 
 def natural_output_len(request_id: str, seed: int, mean: int) -> int:

@@ -1,7 +1,7 @@
 """Simulator parameters and the named profiles.
 
 `SimParams` is the single list of the simulator's knobs: the command line (`launchers.sim.cli`)
-derives one option per field from it, and `launchers.config.SimServerConfig` mirrors the same
+derives one option per field from it, and `launchers.kinds.sim.SimServerConfig` mirrors the same
 names (a unit test keeps the two in sync).
 """
 
@@ -110,6 +110,12 @@ def resolve(profile: str, overrides: dict[str, Any]) -> SimParams:
 
 def check(p: SimParams) -> None:
     """One-line ValueError naming the first out-of-range field."""
+    _check_ranges(p)
+    _check_consistency(p)
+
+
+def _check_ranges(p: SimParams) -> None:
+    """Each field on its own: counts >= 1, times and costs >= 0, rates in [0, 1]."""
     positive = ("max_num_seqs", "max_num_batched_tokens", "block_size", "num_gpu_blocks")
     for name in (*positive, "max_model_len", "tokens_per_chunk", "output_len_mean"):
         if getattr(p, name) < 1:
@@ -135,6 +141,10 @@ def check(p: SimParams) -> None:
             raise ValueError(
                 f"--{name.replace('_', '-')} must be in [0, 1], got {getattr(p, name)}"
             )
+
+
+def _check_consistency(p: SimParams) -> None:
+    """Fields that constrain each other, a step that takes time, a known scheduling policy."""
     if p.fail_500_rate + p.fail_429_rate > 1.0:
         raise ValueError("--fail-500-rate + --fail-429-rate must be <= 1")
     if p.step_overhead_ms <= 0:

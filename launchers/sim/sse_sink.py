@@ -75,19 +75,7 @@ class StreamSink:
                 data = self.shaper.chunk(1, None, first=False, usage_tokens=None)
                 framed = self._plain_framed = _frame(data)
         else:
-            data = self.shaper.chunk(
-                n,
-                req.finish_reason if last else None,
-                first=self.chunks == 1,
-                usage_tokens=self.sent_tokens if self.continuous_usage else None,
-            )
-            framed = _frame(data)
-            if last:
-                if self.include_usage:
-                    framed += _frame(self.shaper.usage_chunk(self.sent_tokens))
-                framed += _frame(DONE)
-                if self.end_body:
-                    framed += b"0\r\n\r\n"
+            framed = self._special_chunk(req, n, last)
         truth = self.truth
         now = time.monotonic_ns()
         if self.chunks == 1:
@@ -101,6 +89,24 @@ class StreamSink:
             self._end("finished")
         elif fault.cut_after_chunks and self.chunks == fault.cut_after_chunks:
             self._end("cut")
+
+    def _special_chunk(self, req: SimRequest, n: int, last: bool) -> bytes:
+        """A chunk unlike the plain one: the first, several tokens, usage in every chunk, or the
+        last (in one write with the usage chunk, `[DONE]` and the body's end)."""
+        data = self.shaper.chunk(
+            n,
+            req.finish_reason if last else None,
+            first=self.chunks == 1,
+            usage_tokens=self.sent_tokens if self.continuous_usage else None,
+        )
+        framed = _frame(data)
+        if last:
+            if self.include_usage:
+                framed += _frame(self.shaper.usage_chunk(self.sent_tokens))
+            framed += _frame(DONE)
+            if self.end_body:
+                framed += b"0\r\n\r\n"
+        return framed
 
     def _resume(self, req: SimRequest) -> None:
         self._stalled = False

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 
-class TimedSelector(selectors.DefaultSelector):  # type: ignore[misc,valid-type]
+class TimedSelector(selectors.DefaultSelector):
     def __init__(self) -> None:
         super().__init__()
         self.entered_ns = 0

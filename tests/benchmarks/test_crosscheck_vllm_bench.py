@@ -51,7 +51,8 @@ from pathlib import Path
 
 import pytest
 
-from launchers.config import ModelConfig, VllmServerConfig
+from launchers.config import ModelConfig
+from launchers.kinds.vllm import VllmServerConfig
 from launchers.pool import ServerPool
 from sweeper.models import materialize
 from tests.benchmarks.crosscheck_support import (

@@ -12,14 +12,10 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from launchers.config import (
-    CommandServerConfig,
-    ModelConfig,
-    ServerConfig,
-    SimServerConfig,
-    VllmServerConfig,
-)
-from launchers.kinds import sim
+from launchers.config import ModelConfig, ServerConfig
+from launchers.kinds.command import CommandServerConfig
+from launchers.kinds.sim import SimKind, SimServerConfig
+from launchers.kinds.vllm import VllmServerConfig
 from tests.helpers.cli import REPO, Sweep
 from tests.integration.faults.conftest import RecordRow
 from tests.integration.faults.live import job_dirs, read_result
@@ -85,7 +81,7 @@ def test_api_key_from_env_is_sent_but_stored_nowhere(tmp_path: Path, fault_row: 
 def test_servers_bind_loopback_by_default(tmp_path: Path, fault_row: RecordRow) -> None:
     kinds = [ServerConfig, SimServerConfig, CommandServerConfig, VllmServerConfig]
     defaults = {k.__name__: next(f.default for f in fields(k) if f.name == "host") for k in kinds}
-    argv = sim.plan(ModelConfig(), SimServerConfig(), 8000, tmp_path).argv
+    argv = SimKind().plan(ModelConfig(), SimServerConfig(), 8000, tmp_path).argv
     host = argv[argv.index("--host") + 1]
     fault_row(
         "bind", f"default host of every server kind: {set(defaults.values())}; sim --host {host}"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from instruments.errors import ServerStartError
-from launchers.config import ModelConfig, VllmServerConfig
+from launchers.config import ModelConfig
+from launchers.kinds.vllm import VllmServerConfig
 from launchers.pool import ServerPool
 
 pytestmark = pytest.mark.vllm

@@ -14,7 +14,8 @@ import psutil
 import pytest
 from tokenizers import Tokenizer
 
-from launchers.config import ModelConfig, VllmServerConfig
+from launchers.config import ModelConfig
+from launchers.kinds.vllm import VllmServerConfig
 from launchers.pool import Lease, ServerPool
 from launchers.process import group_members
 from sweeper.telemetry.scrape import MetricsScraper

@@ -5,7 +5,9 @@ import json
 import pytest
 
 from instruments.errors import ConfigError
-from launchers.config import ExternalServerConfig, SimServerConfig, VllmServerConfig
+from launchers.kinds.external import ExternalServerConfig
+from launchers.kinds.sim import SimServerConfig
+from launchers.kinds.vllm import VllmServerConfig
 from sweeper.datasets.config import RandomDatasetConfig
 from sweeper.features.apply import decorate
 from sweeper.features.structured import constraint_of

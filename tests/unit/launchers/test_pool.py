@@ -12,8 +12,10 @@ import psutil
 import pytest
 
 from instruments.errors import ConfigError, ServerStartError
-from launchers.config import CommandServerConfig, ExternalServerConfig, ModelConfig
-from launchers.kinds.command import plan as command_plan
+from launchers.config import ModelConfig
+from launchers.kinds.command import CommandKind, CommandServerConfig
+from launchers.kinds.external import ExternalServerConfig
+from launchers.kinds.sim import SimKind, SimServerConfig
 from launchers.pool import ServerPool, fingerprint
 from launchers.process import free_port
 
@@ -80,7 +82,7 @@ def test_external_unreachable_is_quick_one_line_error(tmp_path: Path) -> None:
 
 def test_command_argv_reaches_server_verbatim(tmp_path: Path) -> None:
     cfg = CommandServerConfig(argv=["srv", "--x", "a;b $(rm -rf /) {port}", "{model_path}"])
-    plan = command_plan(ModelConfig(name="m", path="/p"), cfg, 1234, tmp_path)
+    plan = CommandKind().plan(ModelConfig(name="m", path="/p"), cfg, 1234, tmp_path)
     assert plan.argv == ["srv", "--x", "a;b $(rm -rf /) 1234", "/p"]
 
 
@@ -91,13 +93,10 @@ def test_unknown_kind_is_config_error(tmp_path: Path) -> None:
 
 
 def test_sim_gets_the_models_context_length_unless_the_server_sets_one(tmp_path: Path) -> None:
-    from launchers.config import SimServerConfig
-    from launchers.kinds.sim import plan as sim_plan
-
     model = ModelConfig(name="m", max_model_len=4096)
-    argv = sim_plan(model, SimServerConfig(), 1, tmp_path).argv
+    argv = SimKind().plan(model, SimServerConfig(), 1, tmp_path).argv
     assert argv[argv.index("--max-model-len") + 1] == "4096"
-    argv = sim_plan(model, SimServerConfig(max_model_len=1024), 1, tmp_path).argv
+    argv = SimKind().plan(model, SimServerConfig(max_model_len=1024), 1, tmp_path).argv
     assert argv[argv.index("--max-model-len") + 1] == "1024" and argv.count("--max-model-len") == 1
 
 
@@ -107,8 +106,6 @@ def test_sim_gets_the_models_context_length_unless_the_server_sets_one(tmp_path:
 def test_bad_sim_cpus_fail_before_any_process_starts(
     cpus: str, needle: str, tmp_path: Path
 ) -> None:
-    from launchers.config import SimServerConfig
-
     with pytest.raises(ConfigError, match=rf"^server\.cpus: {needle}") as info:
         ServerPool().acquire(MODEL, SimServerConfig(cpus=cpus), tmp_path)
     assert "\n" not in str(info.value)
@@ -116,8 +113,6 @@ def test_bad_sim_cpus_fail_before_any_process_starts(
 
 
 def test_server_cpus_pin_the_started_server(tmp_path: Path) -> None:
-    from launchers.config import SimServerConfig
-
     cpu = max(os.sched_getaffinity(0))
     pool = ServerPool()
     try:

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,11 +16,13 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from instruments.errors import ConfigError
-from launchers.config import ModelConfig, VllmServerConfig
-from launchers.kinds import vllm
+from launchers.config import ModelConfig
+from launchers.kinds import check_server, vllm
+from launchers.kinds.vllm import VllmKind, VllmServerConfig
 from sweeper.schema import register
 
 CONF_DIR = str(Path(__file__).resolve().parents[3] / "conf")
+VLLM = VllmKind()
 MODEL = ModelConfig(name="my model", path="/models/x", tokenizer="/models/x", max_model_len=512)
 
 
@@ -42,7 +45,7 @@ def cfg(**kw: object) -> VllmServerConfig:
 
 def test_argv_starts_with_entrypoint_and_typed_fields(tmp_path: Path) -> None:
     c = cfg(dtype="bfloat16", max_num_seqs=8, gpu_memory_utilization=0.9, host="127.0.0.1")
-    p = vllm.plan(MODEL, c, 8123, tmp_path)
+    p = VLLM.plan(MODEL, c, 8123, tmp_path)
     assert p.argv[:3] == [sys.executable, "-m", "vllm.entrypoints.openai.api_server"]
     a = p.argv
     assert a[a.index("--model") + 1] == "/models/x"
@@ -57,24 +60,24 @@ def test_argv_starts_with_entrypoint_and_typed_fields(tmp_path: Path) -> None:
     assert p.base_url == "http://127.0.0.1:8123"
     assert p.served_model == "my model"
     assert p.health_path == "/health"
-    assert not p.simulated
+    assert not VLLM.simulated  # real numbers (the sim kind is the simulated one)
 
 
 def test_server_max_model_len_wins_over_model(tmp_path: Path) -> None:
-    a = vllm.plan(MODEL, cfg(max_model_len=64), 1, tmp_path).argv
+    a = VLLM.plan(MODEL, cfg(max_model_len=64), 1, tmp_path).argv
     assert a[a.index("--max-model-len") + 1] == "64"
     assert a.count("--max-model-len") == 1
 
 
 def test_tristate_booleans(tmp_path: Path) -> None:
-    a = vllm.plan(MODEL, cfg(enable_prefix_caching=False, enable_chunked_prefill=True), 1, tmp_path)
+    a = VLLM.plan(MODEL, cfg(enable_prefix_caching=False, enable_chunked_prefill=True), 1, tmp_path)
     assert "--no-enable-prefix-caching" in a.argv
     assert "--enable-chunked-prefill" in a.argv
     # CPU defaults to eager; an explicit False is respected
-    assert "--enforce-eager" in vllm.plan(MODEL, cfg(), 1, tmp_path).argv
-    assert "--no-enforce-eager" in vllm.plan(MODEL, cfg(enforce_eager=False), 1, tmp_path).argv
+    assert "--enforce-eager" in VLLM.plan(MODEL, cfg(), 1, tmp_path).argv
+    assert "--no-enforce-eager" in VLLM.plan(MODEL, cfg(enforce_eager=False), 1, tmp_path).argv
     gpu = VllmServerConfig(executable=sys.executable, device="gpu")
-    assert not any("eager" in x for x in vllm.plan(MODEL, gpu, 1, tmp_path).argv)
+    assert not any("eager" in x for x in VLLM.plan(MODEL, gpu, 1, tmp_path).argv)
 
 
 def test_free_args_flags_json_lists_and_verbatim_metacharacters(tmp_path: Path) -> None:
@@ -91,7 +94,7 @@ def test_free_args_flags_json_lists_and_verbatim_metacharacters(tmp_path: Path) 
         },
         speculative_config={"method": "ngram", "num_speculative_tokens": 3},
     )
-    a = vllm.plan(MODEL, c, 1, tmp_path).argv
+    a = VLLM.plan(MODEL, c, 1, tmp_path).argv
     assert "--enable-log-requests" in a
     assert not any("frontend" in x or "skip" in x for x in a)
     assert json.loads(a[a.index("--hf-overrides") + 1]) == {"a": [1, 2], "b": 1}
@@ -105,43 +108,66 @@ def test_free_args_flags_json_lists_and_verbatim_metacharacters(tmp_path: Path) 
 
 def test_env_dev_mode_tmpdir_kvcache_and_user_env(tmp_path: Path) -> None:
     c = cfg(cpu_kvcache_space_gib=3, env={"VLLM_LOGGING_LEVEL": "DEBUG"})
-    p = vllm.plan(MODEL, c, 1, tmp_path / "server")
+    p = VLLM.plan(MODEL, c, 1, tmp_path / "server")
     assert p.env["VLLM_SERVER_DEV_MODE"] == "1"
     assert p.env["VLLM_CPU_KVCACHE_SPACE"] == "3"
     assert p.env["VLLM_LOGGING_LEVEL"] == "DEBUG"
     assert Path(p.env["TMPDIR"]).is_dir()
     assert (tmp_path / "server" / "tmp").resolve() == Path(p.env["TMPDIR"]).resolve()
     gpu = VllmServerConfig(executable=sys.executable, device="gpu", cpu_kvcache_space_gib=3)
-    assert "VLLM_CPU_KVCACHE_SPACE" not in vllm.plan(MODEL, gpu, 1, tmp_path).env
+    assert "VLLM_CPU_KVCACHE_SPACE" not in VLLM.plan(MODEL, gpu, 1, tmp_path).env
 
 
 def test_cpus_bind_vllms_openmp_threads_on_cpu(tmp_path: Path) -> None:
-    assert vllm.plan(MODEL, cfg(cpus="0-1"), 1, tmp_path).env["VLLM_CPU_OMP_THREADS_BIND"] == "0,1"
-    assert "VLLM_CPU_OMP_THREADS_BIND" not in vllm.plan(MODEL, cfg(), 1, tmp_path).env
+    assert VLLM.plan(MODEL, cfg(cpus="0-1"), 1, tmp_path).env["VLLM_CPU_OMP_THREADS_BIND"] == "0,1"
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in VLLM.plan(MODEL, cfg(), 1, tmp_path).env
     # the user's own binding wins; several ranks need a list per rank, left to the user
     own = cfg(cpus="1", env={"VLLM_CPU_OMP_THREADS_BIND": "0|1"})
-    assert vllm.plan(MODEL, own, 1, tmp_path).env["VLLM_CPU_OMP_THREADS_BIND"] == "0|1"
+    assert VLLM.plan(MODEL, own, 1, tmp_path).env["VLLM_CPU_OMP_THREADS_BIND"] == "0|1"
     tp = cfg(cpus="0-1", tensor_parallel_size=2)
-    assert "VLLM_CPU_OMP_THREADS_BIND" not in vllm.plan(MODEL, tp, 1, tmp_path).env
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in VLLM.plan(MODEL, tp, 1, tmp_path).env
     gpu = VllmServerConfig(executable=sys.executable, device="gpu", cpus="0")
-    assert "VLLM_CPU_OMP_THREADS_BIND" not in vllm.plan(MODEL, gpu, 1, tmp_path).env
+    assert "VLLM_CPU_OMP_THREADS_BIND" not in VLLM.plan(MODEL, gpu, 1, tmp_path).env
 
 
 def test_bad_inputs_name_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^model\.path"):
-        vllm.plan(ModelConfig(name="m"), cfg(), 1, tmp_path)
+        VLLM.plan(ModelConfig(name="m"), cfg(), 1, tmp_path)
     bad_exe = VllmServerConfig(executable=str(tmp_path / "nope/bin/python"))
     with pytest.raises(ConfigError, match=r"^server\.executable: .*nope/bin/python"):
-        vllm.plan(MODEL, bad_exe, 1, tmp_path)
+        VLLM.plan(MODEL, bad_exe, 1, tmp_path)
     with pytest.raises(ConfigError, match=r"^server\.executable"):
-        vllm.plan(MODEL, VllmServerConfig(executable="no-such-python-xyz"), 1, tmp_path)
+        VLLM.plan(MODEL, VllmServerConfig(executable="no-such-python-xyz"), 1, tmp_path)
     with pytest.raises(ConfigError, match=r"^server\.device"):
-        vllm.plan(MODEL, VllmServerConfig(executable=sys.executable, device="tpu"), 1, tmp_path)
+        VLLM.plan(MODEL, VllmServerConfig(executable=sys.executable, device="tpu"), 1, tmp_path)
+
+
+def test_check_fails_before_anything_starts_naming_the_key(tmp_path: Path) -> None:
+    """`check_server` (what a job runs before sampling) catches the same inputs as the plan,
+    and the limits on the fields."""
+    bad_exe = VllmServerConfig(executable=str(tmp_path / "nope/bin/python"))
+    with pytest.raises(ConfigError, match=r"^server\.executable: .*nope/bin/python"):
+        check_server(MODEL, bad_exe)
+    tpu = replace(cfg(), device="tpu")
+    cases = {
+        r"^server\.device: must be one of 'auto', 'cpu', 'gpu', got 'tpu'$": tpu,
+        r"^server\.tensor_parallel_size: must be >= 1, got 0$": cfg(tensor_parallel_size=0),
+        r"^server\.gpu_memory_utilization: must be <= 1, got 1.5$": cfg(gpu_memory_utilization=1.5),
+        r"^server\.scheduling_policy: must be one of": cfg(scheduling_policy="lifo"),
+        r"^server\.ready_timeout_s: must be > 0, got 0": cfg(ready_timeout_s=0),
+        r"^server\.cpus: not a CPU list": cfg(cpus="x"),
+    }
+    for needle, server in cases.items():
+        with pytest.raises(ConfigError, match=needle):
+            check_server(MODEL, server)
+    with pytest.raises(ConfigError, match=r"^model\.max_model_len: must be >= 1, got 0$"):
+        check_server(ModelConfig(name="m", max_model_len=0), cfg())
+    check_server(MODEL, cfg(cpus="0", tensor_parallel_size=1))
 
 
 def test_separate_tokenizer_and_wildcard_host(tmp_path: Path) -> None:
     m = ModelConfig(name="m", path="/models/x", tokenizer="/tok/y")
-    p = vllm.plan(m, cfg(host="0.0.0.0"), 9000, tmp_path)
+    p = VLLM.plan(m, cfg(host="0.0.0.0"), 9000, tmp_path)
     assert p.argv[p.argv.index("--tokenizer") + 1] == "/tok/y"
     assert p.argv[p.argv.index("--host") + 1] == "0.0.0.0"
     assert p.base_url == "http://127.0.0.1:9000"
@@ -171,12 +197,12 @@ def test_conf_server_vllm_composes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_long_workdir_gets_a_short_tmpdir_for_zmq_sockets(tmp_path: Path) -> None:
     deep = tmp_path / ("d" * 60) / "servers" / "server-0123abcd-0"
-    p = vllm.plan(MODEL, cfg(), 1, deep)
+    p = VLLM.plan(MODEL, cfg(), 1, deep)
     tmpdir = Path(p.env["TMPDIR"])
     assert len(str(tmpdir)) + 1 + 36 <= 107 - 8
     assert tmpdir.is_dir() and tmpdir.parent == Path(tempfile.gettempdir())
     assert (deep / "tmp").resolve() == tmpdir.resolve()  # findable from the server's folder
-    assert vllm.plan(MODEL, cfg(), 2, deep).env["TMPDIR"] == str(tmpdir)  # stable per workdir
+    assert VLLM.plan(MODEL, cfg(), 2, deep).env["TMPDIR"] == str(tmpdir)  # stable per workdir
     (deep / "tmp").unlink()
     tmpdir.rmdir()
 
@@ -184,7 +210,7 @@ def test_long_workdir_gets_a_short_tmpdir_for_zmq_sockets(tmp_path: Path) -> Non
 def test_short_workdir_keeps_its_own_tmp() -> None:
     short = Path(tempfile.mkdtemp(prefix="sw-"))
     try:
-        tmpdir = Path(vllm.plan(MODEL, cfg(), 1, short / "server").env["TMPDIR"])
+        tmpdir = Path(VLLM.plan(MODEL, cfg(), 1, short / "server").env["TMPDIR"])
         assert tmpdir == short / "server" / "tmp" and tmpdir.is_dir() and not tmpdir.is_symlink()
     finally:
         shutil.rmtree(short)
@@ -210,6 +236,6 @@ def test_stale_short_tmpdirs_are_removed_live_ones_kept(own_tempdir: Path) -> No
 
 
 def test_scheduling_policy_is_passed(tmp_path: Path) -> None:
-    argv = vllm.plan(MODEL, cfg(scheduling_policy="priority"), 1, tmp_path).argv
+    argv = VLLM.plan(MODEL, cfg(scheduling_policy="priority"), 1, tmp_path).argv
     assert argv[argv.index("--scheduling-policy") + 1] == "priority"
-    assert "--scheduling-policy" not in vllm.plan(MODEL, cfg(), 1, tmp_path).argv
+    assert "--scheduling-policy" not in VLLM.plan(MODEL, cfg(), 1, tmp_path).argv

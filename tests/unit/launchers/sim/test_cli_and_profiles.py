@@ -6,7 +6,8 @@ from dataclasses import fields
 
 import pytest
 
-from launchers.config import ServerConfig, SimServerConfig
+from launchers.config import ServerConfig
+from launchers.kinds.sim import SimServerConfig
 from launchers.sim.cli import FIXED_OPTIONS, main, parse
 from launchers.sim.profiles import DEFAULT, FAST, param_fields
 

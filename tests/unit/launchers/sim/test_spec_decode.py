@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from instruments.errors import ConfigError
-from launchers.config import ModelConfig, SimServerConfig
-from launchers.kinds.sim import plan as sim_plan
+from launchers.config import ModelConfig
+from launchers.kinds.sim import SimKind, SimServerConfig
 from launchers.sim.profiles import FAST, resolve
 from launchers.sim.prom_metrics import SimMetrics
 from launchers.sim.scheduler import Scheduler, SimRequest, Status
@@ -68,16 +69,16 @@ def test_verification_costs_prefill_tokens_and_counters_render() -> None:
     assert "spec_decode" not in SimMetrics(make_scheduler(FAST), "m", "fast").render()
 
 
-def test_options_and_launcher_translation(tmp_path: object) -> None:
+def test_options_and_launcher_translation(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="--spec-acceptance-rate"):
         resolve("fast", {"spec_acceptance_rate": 1.5})
     cfg = SimServerConfig(speculative_config={"method": "ngram", "num_speculative_tokens": 5})
-    argv = sim_plan(ModelConfig(), cfg, 1, tmp_path).argv  # type: ignore[arg-type]
+    argv = SimKind().plan(ModelConfig(), cfg, 1, tmp_path).argv
     assert argv[argv.index("--num-speculative-tokens") + 1] == "5"
     cfg = SimServerConfig(speculative_config={"num_speculative_tokens": 2, "acceptance_rate": 0.5})
-    argv = sim_plan(ModelConfig(), cfg, 1, tmp_path).argv  # type: ignore[arg-type]
+    argv = SimKind().plan(ModelConfig(), cfg, 1, tmp_path).argv
     assert argv[argv.index("--spec-acceptance-rate") + 1] == "0.5"
     with pytest.raises(ConfigError, match=r"server\.speculative_config"):
-        sim_plan(
+        SimKind().plan(
             ModelConfig(), SimServerConfig(speculative_config={"method": "ngram"}), 1, tmp_path
-        )  # type: ignore[arg-type]
+        )
