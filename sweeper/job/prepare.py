@@ -10,9 +10,8 @@ from dataclasses import dataclass, fields, is_dataclass
 from typing import TYPE_CHECKING, Any
 
 from instruments.errors import ConfigError
-from launchers.config import ModelConfig, VllmServerConfig
-from launchers.cpus import server_cpus
-from launchers.kinds.vllm import resolve_executable
+from launchers.config import ModelConfig
+from launchers.kinds import check_server
 from sweeper.client.schedule import check_load
 from sweeper.models import materialize
 from sweeper.records import RequestSpec
@@ -63,10 +62,7 @@ def validate(spec: RunSpec) -> None:
         bound = getattr(spec.slo, key)
         if bound is not None and not (bound > 0 and math.isfinite(bound)):
             raise ConfigError(f"slo.{key}: must be a positive number of milliseconds, got {bound}")
-    server = spec.server
-    server_cpus(server)
-    if isinstance(server, VllmServerConfig):
-        resolve_executable(server.executable)
+    check_server(spec.model, spec.server)
 
 
 def prepare(spec: RunSpec) -> Prepared:
