@@ -52,7 +52,7 @@ class ServerConfig:
     stop_timeout_s: float = option(
         15.0, "SIGTERM, then SIGKILL of the process group after this many seconds", ge=0
     )
-    env: dict[str, str] = option(  # noqa: RUF009
+    env: dict[str, str] = option(
         default_factory=dict, help="added to the environment a started server inherits"
     )
     # a load generator on the other CPUs never waits for the server's core (nor it for the

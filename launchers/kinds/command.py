@@ -21,7 +21,7 @@ class CommandServerConfig(ServerConfig):
     each argv element (whole-string format fields only; no shell is involved)."""
 
     kind: str = option("command", "the server kind")
-    argv: list[str] = option(  # noqa: RUF009
+    argv: list[str] = option(
         default_factory=list,
         help="the server command as a list; {host} {port} {model} {model_path} {workdir} replaced",
     )

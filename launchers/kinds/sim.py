@@ -53,7 +53,7 @@ class SimServerConfig(ServerConfig):
     scheduling_policy: str | None = option(
         None, "fcfs, or priority (lower `priority` value first)", choices=("fcfs", "priority")
     )
-    speculative_config: dict[str, Any] | None = option(  # noqa: RUF009
+    speculative_config: dict[str, Any] | None = option(
         None,
         "vLLM's shape (the same key as server=vllm): the simulator reads num_speculative_tokens "
         "and its own acceptance_rate (per draft token, default 0.7)",
@@ -73,7 +73,7 @@ class SimServerConfig(ServerConfig):
     slow_start_s: float | None = option(
         None, "/health answers 503 for this many seconds after start", ge=0
     )
-    args: dict[str, Any] = option(  # noqa: RUF009
+    args: dict[str, Any] = option(
         default_factory=dict, help="any further simulator option, passed as --key value"
     )
 

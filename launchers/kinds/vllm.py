@@ -75,10 +75,10 @@ class VllmServerConfig(ServerConfig):
     cpu_kvcache_space_gib: int | None = option(
         None, "on cpu: sets VLLM_CPU_KVCACHE_SPACE; null = vLLM's default", ge=0
     )
-    speculative_config: dict[str, Any] | None = option(  # noqa: RUF009
+    speculative_config: dict[str, Any] | None = option(
         None, "vLLM's --speculative-config (a dict, passed as JSON)"
     )
-    args: dict[str, Any] = option(  # noqa: RUF009
+    args: dict[str, Any] = option(
         default_factory=dict, help="the rest of vLLM's CLI: booleans as flags, dicts as JSON"
     )
     ready_timeout_s: float = option(600.0, "seconds to wait for the server to be ready", gt=0)
