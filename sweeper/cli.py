@@ -2,7 +2,8 @@
 
 Thin on purpose: compose (Hydra) → typed `RunSpec` → `run_job`. Around the Hydra app it makes sure
 servers are stopped and the sweep run is closed on every way out (end, error, Ctrl-C, SIGTERM), and
-the exit code says whether every job finished.
+the exit code says whether every job finished. `plan=true` (sweeper.plan) and `--help`
+(sweeper.help) are answered before Hydra, without the server pool or MLflow.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from instruments.errors import ConfigError
+from sweeper.help import is_help
 from sweeper.job.context import JobContext
-from sweeper.runtime import process_runtime
 from sweeper.schema import CONF_DIR, RunSpec, register
 
 register()
@@ -48,6 +50,8 @@ def job_context(cfg: DictConfig) -> JobContext:
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def _app(cfg: DictConfig) -> dict[str, Any] | float | None:
+    from sweeper.runtime import process_runtime
+
     try:
         spec: RunSpec = OmegaConf.to_object(cfg)  # type: ignore[assignment]
         ctx = job_context(cfg)
@@ -97,19 +101,37 @@ def one_line(e: BaseException) -> str:
         for line in lines[start + 1 :]:
             if line.startswith("Config search path"):
                 break
-            if not line.startswith("base_"):
-                options.append(line)
+            options.append(line)
         msg += f" (options: {', '.join(options)})"
     return msg
 
 
+def help_main(argv: list[str]) -> int:
+    from sweeper.help import render_help
+
+    try:
+        print(render_help(argv))
+    except (HydraException, OmegaConfBaseException) as e:
+        print(f"[sweeper] config error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except ConfigError as e:
+        print(f"[sweeper] {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main() -> None:
+    argv = sys.argv[1:]
+    if is_help(argv):
+        sys.exit(help_main(argv))
     from sweeper.plan import is_plan
 
-    if is_plan(sys.argv[1:]):
+    if is_plan(argv):
         from sweeper.plan import main as plan_main
 
         sys.exit(plan_main())
+    from sweeper.runtime import process_runtime
+
     signal.signal(signal.SIGTERM, _on_sigterm)
     runtime = process_runtime()
     # Hydra then raises composition errors (bad key, type, option) to us instead of printing
