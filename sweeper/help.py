@@ -4,6 +4,7 @@
     python -m sweeper --help server                the keys of the server option selected (sim)
     python -m sweeper server=vllm --help server    ... of server=vllm
     python -m sweeper --help all                   every group
+    python -m sweeper --help server.cpus           one key (or the keys under a dotted prefix)
 
 The command line is composed as a run would compose it (so overrides pick the options and set
 the values shown), then each group's node is walked through its structured type
@@ -28,6 +29,7 @@ from typing import Any
 from hydra import compose, initialize_config_dir
 from hydra._internal.utils import get_args_parser
 from hydra.core.global_hydra import GlobalHydra
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from instruments.errors import ConfigError
@@ -45,7 +47,8 @@ USAGE = """\
 Usage:
   python -m sweeper [-m] [KEY=VALUE ...]            one job, or with -m the sweep of a grid
   python -m sweeper [KEY=VALUE ...] --help GROUP    the keys of GROUP for the options selected:
-                                                    type, value, help (GROUP all: every group)
+                                                    type, value, help (GROUP all: every group;
+                                                    GROUP.KEY: one key)
   python -m sweeper [-m] KEY=VALUE ... plan=true    the plan of a sweep, nothing run
   python -m sweeper --hydra-help                    Hydra's own flags"""
 EXAMPLES = """\
@@ -67,17 +70,13 @@ def is_help(argv: Sequence[str]) -> bool:
 
 
 def render_help(argv: Sequence[str]) -> str:
-    """The help text for a command line holding `--help`: bare words name the groups to show,
-    overrides select their options. Raises Hydra's composition errors, or a ConfigError for a
-    word that names no group."""
+    """The help text for a command line holding `--help`: bare words name the groups (or dotted
+    keys) to show, overrides select their options. Raises Hydra's composition errors, or a
+    ConfigError for a word that names no group or key."""
     # Hydra's own parser: its flags (-m, --cfg job, -cn NAME ...) are no group names
     words = get_args_parser().parse_intermixed_args(list(argv)).overrides
     topics = [w for w in words if "=" not in w and not w.startswith("~")]
-    overrides = [w for w in words if w not in topics]
-    register()
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides, return_hydra_config=True)
-        groups = _group_options()
+    cfg, groups = _compose([w for w in words if w not in topics])
     choices = {k: v for k, v in cfg.hydra.runtime.choices.items() if k in groups}
     if not topics:
         return _overview(cfg, groups, choices)
@@ -86,12 +85,25 @@ def render_help(argv: Sequence[str]) -> str:
         topics = known
     blocks = []
     for topic in topics:
-        if topic not in known:
+        group = topic.split(".", 1)[0]
+        block = _group_help(cfg, group, groups, choices, topic) if group in known else None
+        if block is None:
             raise ConfigError(
-                f"--help {topic}: no such group (one of {', '.join(known)}, {EVERY_GROUP})"
+                f"--help {topic}: no such group or key (groups: {', '.join(known)}, {EVERY_GROUP})"
             )
-        blocks.append(_group_help(cfg, topic, groups, choices))
+        blocks.append(block)
     return "\n\n".join(blocks)
+
+
+def _compose(overrides: list[str]) -> tuple[DictConfig, dict[str, list[str]]]:
+    """The config as a run composes it, and the groups with their options. A swept override
+    (`-m concurrency=1,8`) is left out: the help shows keys, not the grid."""
+    parsed = OverridesParser.create().parse_overrides(overrides)
+    fixed = [o.input_line for o in parsed if not o.is_sweep_override() and o.input_line]
+    register()
+    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+        cfg = compose(config_name="config", overrides=fixed, return_hydra_config=True)
+        return cfg, _group_options()
 
 
 def _group_options(parent: str = "") -> dict[str, list[str]]:
@@ -146,21 +158,34 @@ def _overview(cfg: DictConfig, groups: dict[str, list[str]], choices: dict[str, 
 
 
 def _group_help(
-    cfg: DictConfig, group: str, groups: dict[str, list[str]], choices: dict[str, Any]
-) -> str:
+    cfg: DictConfig, group: str, groups: dict[str, list[str]], choices: dict[str, Any], topic: str
+) -> str | None:
+    """The keys of `group` under `topic` (the group itself or one of its dotted keys); None when
+    `topic` holds no key."""
     node = OmegaConf.select(cfg, group.replace("/", "."), default=None)
     cls = _structured(node)
-    chosen = choices.get(group)
     if cls is None:  # a group of overlays (experiment, speculative): its options, what they do
-        lines = [f"{group} (add one: +{group}=NAME):"]
-        width = max(map(len, groups.get(group, [""])))
-        for option in groups.get(group, []):
-            lines.append(_wrap(f"  {option:<{width}}", _first_sentence(group, option), width + 4))
-        return "\n".join(lines)
+        return _overlay_help(group, groups[group]) if topic == group else None
+    keys = [
+        _two_lines(key, f, value)
+        for key, f, value in _walk(node, f"{group}.")
+        if topic in (group, key) or key.startswith(f"{topic}.")
+    ]
+    if not keys:
+        return None
+    chosen = choices.get(group)
     title = f"{group}={chosen}" if chosen else group
     lines = [_wrap(f"{title} ({cls.__name__}):", _doc(cls), gap=" ")]
-    lines += [f"  # {line}" for line in _yaml_comment(group, chosen)]
-    lines += [_two_lines(f"{group}.{key}", f, value) for key, f, value in _walk(node)]
+    if topic == group:
+        lines += [f"  # {line}" for line in _yaml_comment(group, chosen)]
+    return "\n".join(lines + keys)
+
+
+def _overlay_help(group: str, options: list[str]) -> str:
+    lines = [f"{group} (add one: +{group}=NAME):"]
+    width = max(map(len, options))
+    for option in options:
+        lines.append(_wrap(f"  {option:<{width}}", _first_sentence(group, option), width + 4))
     return "\n".join(lines)
 
 

@@ -84,8 +84,22 @@ def test_all_shows_every_group() -> None:
 
 
 def test_unknown_group_names_the_groups() -> None:
-    with pytest.raises(ConfigError, match=r"--help nope: no such group \(one of dataset, "):
+    with pytest.raises(ConfigError, match=r"--help nope: no such group or key \(groups: dataset, "):
         render_help(["--help", "nope"])
+    with pytest.raises(ConfigError, match=r"--help load.nope: no such group or key"):
+        render_help(["--help", "load.nope"])
+
+
+def test_a_dotted_key_shows_that_key_or_the_keys_under_it() -> None:
+    text = render_help(["--help", "server.cpus", "dataset.priority"])
+    assert "  server.cpus: str | None = null" in text and "server.port" not in text
+    assert "  dataset.priority.high: int = 0" in text and "dataset.seed" not in text
+
+
+def test_a_swept_override_is_left_out() -> None:
+    text = render_help(["-m", "concurrency=1,8", "server=vllm", "--help", "load"])
+    assert text.startswith("load=default (LoadConfig)")
+    assert "  load.concurrency: int | None = ${concurrency}" in text
 
 
 def test_schemas_live_in_their_own_group() -> None:
