@@ -108,7 +108,7 @@ class RunSpec:
         float("inf"), "requests per second (open loop); inf = as fast as concurrency allows"
     )
     num_prompts: int = option(100, "requests per job")
-    seed: int = option(0, "seed of the dataset and the arrival times")
+    seed: int = option(0, "seed of the dataset and the arrival times; a job uses seed + repeat")
     repeats: int = option(
         1, "with -m, run every grid point this many times (repeat = 0..repeats-1)"
     )
