@@ -24,7 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from instruments.errors import ConfigError
-from sweeper.help import is_help
+from sweeper.help import is_help, render_help
 from sweeper.job.context import JobContext
 from sweeper.schema import CONF_DIR, RunSpec, register
 
@@ -52,6 +52,7 @@ def job_context(cfg: DictConfig) -> JobContext:
 def _app(cfg: DictConfig) -> dict[str, Any] | float | None:
     from sweeper.runtime import process_runtime
 
+    runtime = process_runtime()
     try:
         spec: RunSpec = OmegaConf.to_object(cfg)  # type: ignore[assignment]
         ctx = job_context(cfg)
@@ -59,11 +60,11 @@ def _app(cfg: DictConfig) -> dict[str, Any] | float | None:
         key = getattr(e, "full_key", None)
         msg = str(e).strip().splitlines()[0]
         print(f"[sweeper] config error{f' at {key}' if key else ''}: {msg}", file=sys.stderr)
-        process_runtime().sweep.job_finished(ok=False)
+        runtime.sweep.job_finished(ok=False)
         return None
     from sweeper.job.run import run_job
 
-    summary = run_job(spec, ctx, process_runtime())
+    summary = run_job(spec, ctx, runtime)
     if spec.objective is None:
         return summary
     return objective_value(summary, spec.objective)
@@ -107,8 +108,6 @@ def one_line(e: BaseException) -> str:
 
 
 def help_main(argv: list[str]) -> int:
-    from sweeper.help import render_help
-
     try:
         print(render_help(argv))
     except (HydraException, OmegaConfBaseException) as e:
@@ -124,6 +123,7 @@ def main() -> None:
     argv = sys.argv[1:]
     if is_help(argv):
         sys.exit(help_main(argv))
+    # the plan, the server pool and MLflow are imported for what needs them, never for --help
     from sweeper.plan import is_plan
 
     if is_plan(argv):
