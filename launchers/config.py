@@ -2,7 +2,7 @@
 every `server` option (`ServerConfig`).
 
 Each kind's own dataclass extends `ServerConfig` in its module of `launchers.kinds` (registered
-by `sweeper.schema` as `base_server_<kind>`). Launchers take these dataclasses, never a
+by `sweeper.schema` as `schema/server/<kind>`). Launchers take these dataclasses, never a
 DictConfig. Fields carry their help and limits (`instruments.options.option`).
 """
 

@@ -2,7 +2,8 @@
 
 Thin on purpose: compose (Hydra) → typed `RunSpec` → `run_job`. Around the Hydra app it makes sure
 servers are stopped and the sweep run is closed on every way out (end, error, Ctrl-C, SIGTERM), and
-the exit code says whether every job finished.
+the exit code says whether every job finished. `plan=true` (sweeper.plan) and `--help`
+(sweeper.help) are answered before Hydra, without the server pool or MLflow.
 """
 
 from __future__ import annotations
@@ -22,8 +23,9 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from instruments.errors import ConfigError
+from sweeper.help import is_help, render_help
 from sweeper.job.context import JobContext
-from sweeper.runtime import process_runtime
 from sweeper.schema import CONF_DIR, RunSpec, register
 
 register()
@@ -48,6 +50,9 @@ def job_context(cfg: DictConfig) -> JobContext:
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="config")
 def _app(cfg: DictConfig) -> dict[str, Any] | float | None:
+    from sweeper.runtime import process_runtime
+
+    runtime = process_runtime()
     try:
         spec: RunSpec = OmegaConf.to_object(cfg)  # type: ignore[assignment]
         ctx = job_context(cfg)
@@ -55,11 +60,11 @@ def _app(cfg: DictConfig) -> dict[str, Any] | float | None:
         key = getattr(e, "full_key", None)
         msg = str(e).strip().splitlines()[0]
         print(f"[sweeper] config error{f' at {key}' if key else ''}: {msg}", file=sys.stderr)
-        process_runtime().sweep.job_finished(ok=False)
+        runtime.sweep.job_finished(ok=False)
         return None
     from sweeper.job.run import run_job
 
-    summary = run_job(spec, ctx, process_runtime())
+    summary = run_job(spec, ctx, runtime)
     if spec.objective is None:
         return summary
     return objective_value(summary, spec.objective)
@@ -97,19 +102,36 @@ def one_line(e: BaseException) -> str:
         for line in lines[start + 1 :]:
             if line.startswith("Config search path"):
                 break
-            if not line.startswith("base_"):
-                options.append(line)
+            options.append(line)
         msg += f" (options: {', '.join(options)})"
     return msg
 
 
+def help_main(argv: list[str]) -> int:
+    try:
+        print(render_help(argv))
+    except (HydraException, OmegaConfBaseException) as e:
+        print(f"[sweeper] config error: {one_line(e)}", file=sys.stderr)
+        return 2
+    except ConfigError as e:
+        print(f"[sweeper] {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main() -> None:
+    argv = sys.argv[1:]
+    if is_help(argv):
+        sys.exit(help_main(argv))
+    # the plan, the server pool and MLflow are imported for what needs them, never for --help
     from sweeper.plan import is_plan
 
-    if is_plan(sys.argv[1:]):
+    if is_plan(argv):
         from sweeper.plan import main as plan_main
 
         sys.exit(plan_main())
+    from sweeper.runtime import process_runtime
+
     signal.signal(signal.SIGTERM, _on_sigterm)
     runtime = process_runtime()
     # Hydra then raises composition errors (bad key, type, option) to us instead of printing

@@ -18,7 +18,7 @@ import math
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from hydra import compose, initialize_config_dir
 from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
@@ -123,8 +123,8 @@ def make_plan(args: Sequence[str], conf_dir: str, history: bool = True) -> Plan:
         spec: RunSpec | None = None
         for num, ovr in enumerate(job_overrides):
             cfg = _compose(conf_dir, ovr)
-            config = OmegaConf.to_container(cfg, resolve=True)
-            assert isinstance(config, dict)
+            # a composed DictConfig's container is a dict with the config's string keys
+            config = cast("dict[str, Any]", OmegaConf.to_container(cfg, resolve=True))
             spec = OmegaConf.to_object(cfg)  # type: ignore[assignment]
             assert isinstance(spec, RunSpec)
             jobs.append(

@@ -1,68 +1,111 @@
 """Structured config: the typed `RunSpec` and the ConfigStore schemas behind `conf/`.
 
-Each YAML option of a group starts with `defaults: [base_<group>_<kind>]`, so a wrong type or an
-unknown key fails at composition with a message naming the key.
+Every field carries its help and limits (`instruments.options.option`): `python -m sweeper --help
+GROUP` prints them and `RunSpec.validate()` enforces the limits. The schemas are stored in the
+ConfigStore group `schema/` (`store_schema`), which no user picks from, so they never show up as
+options of their group; each YAML option starts with
+`defaults: [/schema/<group>/<kind>@_here_]` (or `/schema/<group>@_here_` for a group with one
+schema), so a wrong type or an unknown key fails at composition with a message naming the key.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
+from typing import Any
 
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
 
+from instruments.errors import ConfigError
+from instruments.options import check_limits, option
 from launchers.config import ModelConfig, ServerConfig
-from launchers.kinds import server_kinds
+from launchers.kinds import check_server, server_kinds
 from sweeper.client.config import LoadConfig
+from sweeper.client.schedule import check_load
 from sweeper.datasets import KINDS as DATASET_KINDS
 from sweeper.datasets.config import DatasetConfig
 
 # conf/ sits beside the packages (design card layout); an absolute path works however we are run
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+# the ConfigStore group that holds the schemas: hidden from the option listings of the groups
+SCHEMA_GROUP = "schema"
 
 
 @dataclass
 class TrackingConfig:
-    enabled: bool = True
-    # MLflow tracking URI; SQLite under outputs/ by default
-    uri: str = "sqlite:///outputs/mlflow.db"
-    experiment: str = "sweeper"
-    # where artifacts go for a local (file/sqlite) store; None = MLflow's default
-    artifact_location: str | None = None
-    log_artifacts: bool = True
-    # seconds an MLflow call may take before the job gives up on tracking
-    timeout_s: float = 10.0
+    """Where job and sweep runs are recorded (MLflow)."""
+
+    enabled: bool = option(True, "record runs in MLflow (tracking=none turns it off)")
+    uri: str = option("sqlite:///outputs/mlflow.db", "MLflow tracking URI")
+    experiment: str = option("sweeper", "MLflow experiment of the job and sweep runs")
+    artifact_location: str | None = option(
+        None,
+        "where a new experiment keeps its artifacts; null = beside the SQLite file "
+        "(mlartifacts/), else MLflow's default",
+    )
+    log_artifacts: bool = option(True, "log the job dir's files as artifacts of its job run")
+    timeout_s: float = option(
+        10.0, "seconds an MLflow call may take before the job gives up on tracking"
+    )
 
 
 @dataclass
 class ReportConfig:
-    # at the end of each multirun: PNGs + an HTML report in <sweep dir>/report, logged to the
-    # sweep's MLflow run (python -m analysis report SWEEP makes one at any time)
-    enabled: bool = True
+    """The end-of-sweep report (python -m analysis report SWEEP makes one at any time)."""
+
+    enabled: bool = option(
+        True,
+        "at the end of each multirun: PNGs + an HTML report in <sweep dir>/report, logged to "
+        "the sweep's MLflow run",
+    )
 
 
 @dataclass
 class SloConfig:
-    """Service-level objectives for goodput; None = no bound on that metric."""
+    """Service-level objectives for goodput; null = no bound on that metric."""
 
-    ttft_ms: float | None = None
-    tpot_ms: float | None = None
-    e2el_ms: float | None = None
+    ttft_ms: float | None = option(None, "bound on time to first token (ms)", gt=0)
+    tpot_ms: float | None = option(None, "bound on time per output token (ms)", gt=0)
+    e2el_ms: float | None = option(None, "bound on end-to-end latency (ms)", gt=0)
+
+    def validate(self) -> None:
+        # finite too, which a limit cannot say; the wording predates the limits
+        for f in fields(self):
+            bound = getattr(self, f.name)
+            if bound is not None and not (bound > 0 and math.isfinite(bound)):
+                raise ConfigError(
+                    f"slo.{f.name}: must be a positive number of milliseconds, got {bound}"
+                )
+
+
+# result.json keys a sweep can optimize (vLLM's names)
+OBJECTIVE = re.compile(
+    r"request_throughput|request_goodput|output_throughput|total_token_throughput"
+    r"|max_output_tokens_per_s|completed|failed|duration"
+    r"|(mean|median|std|p\d+(\.\d+)?)_(ttft|tpot|itl|e2el)_ms"
+)
 
 
 @dataclass
 class RunSpec:
-    # top-level sweepable keys; groups refer to them by interpolation
-    concurrency: int | None = 1
-    request_rate: float = float("inf")
-    num_prompts: int = 100
-    seed: int = 0
-    # with -m, every grid point runs `repeats` times (repeat = 0..repeats-1, seeds seed+repeat)
-    repeats: int = 1
-    repeat: int = 0
-    # derived in conf/config.yaml as seed + repeat; the groups use it (don't set it)
-    run_seed: int = 0
+    """One job: the top-level sweepable keys and the groups, which refer to them by
+    interpolation (conf/config.yaml)."""
+
+    concurrency: int | None = option(1, "requests in flight (closed loop); null = no cap")
+    request_rate: float = option(
+        float("inf"), "requests per second (open loop); inf = as fast as concurrency allows"
+    )
+    num_prompts: int = option(100, "requests per job")
+    seed: int = option(0, "seed of the dataset and the arrival times; a job uses seed + repeat")
+    repeats: int = option(
+        1, "with -m, run every grid point this many times (repeat = 0..repeats-1)"
+    )
+    repeat: int = option(0, "which repeat this job is (set by -m from repeats)")
+    run_seed: int = option(0, "seed + repeat, derived in conf/config.yaml (don't set it)")
     model: ModelConfig = field(default_factory=ModelConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
@@ -70,19 +113,61 @@ class RunSpec:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     slo: SloConfig = field(default_factory=SloConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
-    percentiles: list[float] = field(default_factory=lambda: [50.0, 90.0, 99.0])
-    # print the vLLM-style result block
-    print_result: bool = True
-    # skip grid points whose config hash has a FINISHED job run in the experiment (rerun the rest)
-    resume: bool = False
-    # a result key (e.g. request_goodput) a job returns as its value, for optimizing sweepers
-    # (hydra/sweeper=optuna); None = the job returns its whole summary
-    objective: str | None = None
-    # GPUs per job: the server gets CUDA_VISIBLE_DEVICES from an allocation held across
-    # processes (parallel launchers); 0 = leave CUDA_VISIBLE_DEVICES alone
-    gpus_per_job: int = 0
-    # the GPUs to allocate from; None = $CUDA_VISIBLE_DEVICES, else every GPU `nvidia-smi -L` lists
-    gpu_ids: list[str] | None = None
+    percentiles: list[float] = option(
+        default_factory=lambda: [50.0, 90.0, 99.0],
+        help="latency percentiles to report, in (0, 100]",
+    )
+    print_result: bool = option(True, "print the vLLM-style result block")
+    resume: bool = option(
+        False,
+        "skip grid points whose config hash has a FINISHED job run in the experiment "
+        "(rerun the rest)",
+    )
+    objective: str | None = option(
+        None,
+        "a result key (e.g. request_goodput) a job returns as its value, for optimizing "
+        "sweepers (hydra/sweeper=optuna); null = the job returns its whole summary",
+    )
+    gpus_per_job: int = option(
+        0,
+        "GPUs per job: the server gets CUDA_VISIBLE_DEVICES from an allocation held across "
+        "processes (parallel launchers); 0 = leave CUDA_VISIBLE_DEVICES alone",
+        ge=0,
+    )
+    gpu_ids: list[str] | None = option(
+        None,
+        "the GPUs to allocate from; null = $CUDA_VISIBLE_DEVICES, else every GPU "
+        "`nvidia-smi -L` lists",
+    )
+
+    def validate(self) -> None:
+        """Checks that cost milliseconds, before anything starts; each error names the key.
+        The checks with their own wording come first, then every field's declared limits."""
+        for key, known in unknown_keys(self):
+            raise ConfigError(f"{key}: unknown key (known here: {', '.join(known)})")
+        check_load(self.load)
+        if self.objective is not None and not OBJECTIVE.fullmatch(self.objective):
+            raise ConfigError(
+                f"objective: {self.objective!r} is not a result key "
+                "(e.g. request_goodput, output_throughput, p99_ttft_ms)"
+            )
+        for p in self.percentiles:
+            if not 0 < p <= 100:
+                raise ConfigError(f"percentiles: {p} is not in (0, 100]")
+        self.slo.validate()
+        check_server(self.model, self.server)
+        check_limits(self)
+
+
+def unknown_keys(node: Any, prefix: str = "") -> Iterator[tuple[str, list[str]]]:
+    """Keys added with `+key=value` that no schema declares (OmegaConf keeps them as extra
+    attributes of the dataclass): (dotted key, the known keys beside it)."""
+    known = [f.name for f in fields(node)]
+    for name, value in vars(node).items():
+        if name not in known:
+            yield prefix + name, known
+        elif is_dataclass(value) and not isinstance(value, type):
+            yield from unknown_keys(value, f"{prefix}{name}.")
 
 
 def open_maps(node: DictConfig) -> DictConfig:
@@ -103,16 +188,29 @@ def _schema(cls: type) -> DictConfig:
     return open_maps(OmegaConf.structured(cls))
 
 
+def schema_path(group: str, kind: str | None = None) -> str:
+    """The ConfigStore path of a group's schema (of one kind, for a group whose options differ
+    in schema): the YAML options name it as `- /<path>@_here_` in their defaults."""
+    return f"{SCHEMA_GROUP}/{group}" if kind is None else f"{SCHEMA_GROUP}/{group}/{kind}"
+
+
+def store_schema(cs: ConfigStore, group: str, kind: str | None, node: type) -> None:
+    """Store the dataclass `node` as the schema of `group` (of its option kind `kind`)."""
+    parent, name = schema_path(group, kind).rsplit("/", 1)
+    cs.store(group=parent, name=name, node=_schema(node))
+
+
 def register() -> None:
     if not OmegaConf.has_resolver("add"):
         # ${add:${seed},${repeat}}: a distinct, recorded seed per repeat
         OmegaConf.register_new_resolver("add", lambda *xs: sum(int(x) for x in xs))
     cs = ConfigStore.instance()
-    cs.store(name="base_config", node=_schema(RunSpec))
-    cs.store(group="model", name="base_model", node=_schema(ModelConfig))
+    # conf/config.yaml's own schema
+    store_schema(cs, "config", None, RunSpec)
+    store_schema(cs, "model", None, ModelConfig)
     for name, kind in server_kinds().items():
-        cs.store(group="server", name=f"base_server_{name}", node=_schema(kind.config))
+        store_schema(cs, "server", name, kind.config)
     for kind, (dataset_node, _, _) in DATASET_KINDS.items():
-        cs.store(group="dataset", name=f"base_dataset_{kind}", node=_schema(dataset_node))
-    cs.store(group="load", name="base_load", node=_schema(LoadConfig))
-    cs.store(group="tracking", name="base_tracking", node=_schema(TrackingConfig))
+        store_schema(cs, "dataset", kind, dataset_node)
+    store_schema(cs, "load", None, LoadConfig)
+    store_schema(cs, "tracking", None, TrackingConfig)

@@ -86,10 +86,9 @@ def check(summary: Mapping[str, Any] | None, slo: Mapping[str, float]) -> tuple[
     completed = float(summary.get("completed", 0) or 0)
     failed = float(summary.get("failed", 0) or 0)
     for key, bound in slo.items():
-        if key == "failed_fraction":
-            value = failed / max(1.0, completed + failed)
-        else:
-            value = summary.get(key)
+        value: Any = (
+            failed / max(1.0, completed + failed) if key == "failed_fraction" else summary.get(key)
+        )
         if not isinstance(value, int | float) or not math.isfinite(value) or value > bound:
             shown = f"{value:.4g}" if isinstance(value, int | float) else repr(value)
             reasons.append(f"{key}={shown}>{bound:g}")

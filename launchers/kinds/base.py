@@ -43,7 +43,7 @@ class ServerKind(Generic[ConfigT]):
 
     # the name in `server.kind` (and of the YAML option); the same as its registry key
     name: ClassVar[str]
-    # the schema of the kind's `server` option (`base_server_<name>`)
+    # the schema of the kind's `server` option (ConfigStore `schema/server/<name>`)
     config: ClassVar[type[ServerConfig]]
     # its numbers are simulated (labelled so in MLflow and the result block)
     simulated: ClassVar[bool] = False

@@ -35,13 +35,13 @@ def cases(data: Path) -> dict[str, Case]:
         "negative": Case("negative", ("concurrency=-4",), 1, ("concurrency: must be >= 1",)),
         "empty_dataset": Case(
             "empty_dataset",
-            ("dataset=base_dataset_sharegpt", f"dataset.path={data / 'empty.json'}"),
+            ("dataset=sharegpt", f"dataset.path={data / 'empty.json'}"),
             1,
             ("empty.json",),
         ),
         "corrupt_dataset": Case(
             "corrupt_dataset",
-            ("dataset=base_dataset_sharegpt", f"dataset.path={data / 'corrupt.json'}"),
+            ("dataset=sharegpt", f"dataset.path={data / 'corrupt.json'}"),
             1,
             ("corrupt.json:3:", "invalid JSON"),
         ),

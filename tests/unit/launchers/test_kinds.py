@@ -33,14 +33,14 @@ YAML_KINDS = sorted(p.stem for p in (Path(CONF_DIR) / "server").glob("*.yaml"))
 def test_every_server_yaml_has_a_registered_kind_and_every_kind_a_yaml() -> None:
     assert server_kinds().names() == YAML_KINDS
     register()
-    stored = ConfigStore.instance().repo["server"]
+    stored = ConfigStore.instance().repo["schema"]["server"]
     with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
         for name in YAML_KINDS:
             server = compose("config", overrides=[f"server={name}"]).server
             kind = server_kind(server.kind)
             assert server.kind == name == kind.name
             assert OmegaConf.get_type(server) is kind.config  # typed by the kind's schema
-            assert f"base_server_{name}.yaml" in stored
+            assert f"{name}.yaml" in stored
 
 
 def test_each_kind_names_itself_and_its_config_the_same() -> None:

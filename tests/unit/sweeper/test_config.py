@@ -11,7 +11,11 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import OmegaConf
 
 from instruments.errors import ConfigError
-from sweeper.schema import CONF_DIR, RunSpec
+from sweeper.schema import CONF_DIR, RunSpec, register
+
+# the schemas the YAML options start from (the CLI registers them at import; run alone, this
+# module must too)
+register()
 
 GROUPS = ("model", "server", "dataset", "load", "tracking")
 # options that need a value only the user can give
@@ -72,9 +76,28 @@ def test_each_repeat_gets_its_own_recorded_seed() -> None:
 def test_server_cpus_checked_before_the_sweep_starts_anything(
     overrides: list[str], says: str
 ) -> None:
-    from sweeper.job.prepare import validate
-
     with pytest.raises(ConfigError) as err:
-        validate(compose_spec(overrides))
+        compose_spec(overrides).validate()
     assert str(err.value).startswith(says) and "\n" not in str(err.value)
-    validate(compose_spec(["server.cpus=0"]))  # a CPU that is there passes
+    compose_spec(["server.cpus=0"]).validate()  # a CPU that is there passes
+
+
+@pytest.mark.parametrize(
+    ("overrides", "says"),
+    [(["+load.nosuch=1"], "load.nosuch: unknown key (known here: concurrency,"),
+     (["objective=goodness"], "objective: 'goodness' is not a result key"),
+     (["percentiles=[50,0]"], "percentiles: 0.0 is not in (0, 100]"),
+     (["slo.ttft_ms=-1"], "slo.ttft_ms: must be a positive number of milliseconds, got -1.0"),
+     (["slo.e2el_ms=inf"], "slo.e2el_ms: must be a positive number of milliseconds, got inf"),
+     (["concurrency=0"], "load.concurrency: must be >= 1 or null, got 0"),
+     (["gpus_per_job=-1"], "gpus_per_job: must be >= 0, got -1")],
+)  # fmt: skip
+def test_run_spec_validate_names_the_key(overrides: list[str], says: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        compose_spec(overrides).validate()
+    assert str(err.value).startswith(says) and "\n" not in str(err.value)
+
+
+def test_valid_spec_passes() -> None:
+    spec = compose_spec(["objective=p99_ttft_ms", "slo.ttft_ms=200", "percentiles=[50,99.9]"])
+    spec.validate()
