@@ -23,10 +23,9 @@ from __future__ import annotations
 
 from sweeper.client.backends import register_backend
 from sweeper.client.benchmark_run import BenchmarkRun
-from sweeper.client.config import LoadConfig
+from sweeper.client.config import LoadConfig, check_load
 from sweeper.client.frame import records_frame
 from sweeper.client.runner import run_benchmark
-from sweeper.client.schedule import check_load
 
 __all__ = [
     "BenchmarkRun",

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from instruments.errors import ConfigError
 from launchers.config import ModelConfig
 from launchers.kinds import check_server
-from sweeper.client.schedule import check_load
+from sweeper.client.config import check_load
 from sweeper.models import materialize
 from sweeper.records import RequestSpec
 
