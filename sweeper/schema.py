@@ -15,8 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from launchers.config import ModelConfig, ServerConfig
 from launchers.kinds import server_kinds
 from sweeper.client.config import LoadConfig
-from sweeper.datasets import KINDS as DATASET_KINDS
-from sweeper.datasets.config import DatasetConfig
+from sweeper.datasets import DATASET_KINDS, DatasetConfig
 
 # conf/ sits beside the packages (design card layout); an absolute path works however we are run
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -112,7 +111,7 @@ def register() -> None:
     cs.store(group="model", name="base_model", node=_schema(ModelConfig))
     for name, kind in server_kinds().items():
         cs.store(group="server", name=f"base_server_{name}", node=_schema(kind.config))
-    for kind, (dataset_node, _, _) in DATASET_KINDS.items():
+    for kind, dataset_node in DATASET_KINDS.items():
         cs.store(group="dataset", name=f"base_dataset_{kind}", node=_schema(dataset_node))
     cs.store(group="load", name="base_load", node=_schema(LoadConfig))
     cs.store(group="tracking", name="base_tracking", node=_schema(TrackingConfig))
