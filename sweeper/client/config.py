@@ -88,7 +88,9 @@ class LoadConfig:
         help="fields merged into every request body (sampling parameters, ...)",
         default_factory=dict,
     )
-    headers: dict[str, str] = option(help="headers of every request", default_factory=dict)  # noqa: RUF009
+    headers: dict[str, str] = option(  # noqa: RUF009
+        help="headers of every request", default_factory=dict
+    )
     api_key_env: str | None = option(
         None, "name of the environment variable that holds the API key (never the key itself)"
     )

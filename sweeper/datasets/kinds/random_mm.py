@@ -32,7 +32,8 @@ class RandomMMDatasetConfig(DatasetConfig):
     output_len: int = option(64, "output tokens", ge=1)
     min_images: int = option(1, "fewest images of a request")
     max_images: int = option(1, "most images of a request")
-    image_sizes: list[list[int]] = option(  # noqa: RUF009 (option is dataclasses.field)
+    # option() is dataclasses.field with metadata; ruff only knows field() as a safe default
+    image_sizes: list[list[int]] = option(  # noqa: RUF009
         help="[width, height] pairs, cycled over a request's images",
         default_factory=lambda: [[64, 64]],
     )
