@@ -83,18 +83,15 @@ class LoadConfig:
     prewarm_connections: bool = option(
         True, "open the connection pool before the clock starts (TCP set-up stays out of TTFT)"
     )
-    # option() is dataclasses.field with metadata; ruff only knows field() as a safe default
-    extra_body: dict[str, Any] = option(  # noqa: RUF009
+    extra_body: dict[str, Any] = option(
         help="fields merged into every request body (sampling parameters, ...)",
         default_factory=dict,
     )
-    headers: dict[str, str] = option(  # noqa: RUF009
-        help="headers of every request", default_factory=dict
-    )
+    headers: dict[str, str] = option(help="headers of every request", default_factory=dict)
     api_key_env: str | None = option(
         None, "name of the environment variable that holds the API key (never the key itself)"
     )
-    generate: GenerateProtocolConfig = option(  # noqa: RUF009
+    generate: GenerateProtocolConfig = option(
         help="the /generate protocol (backend=generate)", default_factory=GenerateProtocolConfig
     )
     workers: int = option(

@@ -26,12 +26,11 @@ KIND_HELP = "the dataset kind: a module of sweeper.datasets.kinds, and conf/data
 class DatasetConfig:
     kind: str = option("random", KIND_HELP)
     seed: int = option(0, "seed of every random draw of the dataset")
-    # request decorators that compose with every kind (off by default; sweeper.features).
-    # option() is dataclasses.field with metadata; ruff only knows field() as a safe default
-    priority: PriorityConfig = option(  # noqa: RUF009
+    # request decorators that compose with every kind (off by default; sweeper.features)
+    priority: PriorityConfig = option(
         help="a share of requests sent as the high-priority class", default_factory=PriorityConfig
     )
-    structured_output: StructuredOutputConfig = option(  # noqa: RUF009
+    structured_output: StructuredOutputConfig = option(
         help="a constraint attached to a share of requests",
         default_factory=StructuredOutputConfig,
     )

@@ -47,14 +47,11 @@ class StructuredOutputConfig:
         "structured_outputs",
         "how the body carries it: structured_outputs | guided | response_format",
     )
-    # option() is dataclasses.field with metadata; ruff only knows field() as a safe default
-    json_schema: dict[str, Any] | None = option(  # noqa: RUF009
+    json_schema: dict[str, Any] | None = option(
         None, "the JSON schema (null = the built-in example, sweeper.features.structured)"
     )
     regex: str | None = option(None, "the regular expression (null = the built-in example)")
-    choices: list[str] | None = option(  # noqa: RUF009
-        None, "the allowed outputs (null = the built-in example)"
-    )
+    choices: list[str] | None = option(None, "the allowed outputs (null = the built-in example)")
     grammar: str | None = option(None, "the grammar (null = the built-in example)")
     instruction: bool = option(
         True, "prepend an instruction to a constrained prompt (tells a real model what to do)"

@@ -32,8 +32,7 @@ class RandomMMDatasetConfig(DatasetConfig):
     output_len: int = option(64, "output tokens", ge=1)
     min_images: int = option(1, "fewest images of a request")
     max_images: int = option(1, "most images of a request")
-    # option() is dataclasses.field with metadata; ruff only knows field() as a safe default
-    image_sizes: list[list[int]] = option(  # noqa: RUF009
+    image_sizes: list[list[int]] = option(
         help="[width, height] pairs, cycled over a request's images",
         default_factory=lambda: [[64, 64]],
     )
