@@ -25,9 +25,7 @@ from instruments.options import check_limits, option
 from launchers.config import ModelConfig, ServerConfig
 from launchers.kinds import check_server, server_kinds
 from sweeper.client.config import LoadConfig
-from sweeper.client.schedule import check_load
-from sweeper.datasets import KINDS as DATASET_KINDS
-from sweeper.datasets.config import DatasetConfig
+from sweeper.datasets import DATASET_KINDS, DatasetConfig
 
 # conf/ sits beside the packages (design card layout); an absolute path works however we are run
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -145,7 +143,7 @@ class RunSpec:
         The checks with their own wording come first, then every field's declared limits."""
         for key, known in unknown_keys(self):
             raise ConfigError(f"{key}: unknown key (known here: {', '.join(known)})")
-        check_load(self.load)
+        self.load.validate()
         if self.objective is not None and not OBJECTIVE.fullmatch(self.objective):
             raise ConfigError(
                 f"objective: {self.objective!r} is not a result key "
@@ -210,7 +208,7 @@ def register() -> None:
     store_schema(cs, "model", None, ModelConfig)
     for name, kind in server_kinds().items():
         store_schema(cs, "server", name, kind.config)
-    for kind, (dataset_node, _, _) in DATASET_KINDS.items():
+    for kind, dataset_node in DATASET_KINDS.items():
         store_schema(cs, "dataset", kind, dataset_node)
     store_schema(cs, "load", None, LoadConfig)
     store_schema(cs, "tracking", None, TrackingConfig)

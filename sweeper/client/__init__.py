@@ -13,26 +13,12 @@ Load patterns (keys of the `load` group; the top-level `concurrency`/`request_ra
   of the schedule), both excluded from results;
 - `load.workers=K` splits the measured phase over K processes when one cannot keep up.
 
+Each `load.schedule` is a variant in `sweeper.client.schedules` (one module each: `rate`,
+`trace`) that turns the load and the requests into send offsets (`SendSchedule`).
+
 Backends (`load.backend`): openai-completions, openai-chat, generate (an in-house `/generate`
-wrapper; response field paths in `load.generate`), or your own via `register_backend`.
+wrapper; response field paths in `load.generate`), the pooling ones (openai-embeddings, rerank,
+score), or your own via `register_backend`; each is registered in `BACKENDS`.
 Sampling parameters and any other body fields go in `load.extra_body`; headers in
 `load.headers`; the API key is read from the environment variable named by `load.api_key_env`.
 """
-
-from __future__ import annotations
-
-from sweeper.client.backends import register_backend
-from sweeper.client.benchmark_run import BenchmarkRun
-from sweeper.client.config import LoadConfig
-from sweeper.client.frame import records_frame
-from sweeper.client.runner import run_benchmark
-from sweeper.client.schedule import check_load
-
-__all__ = [
-    "BenchmarkRun",
-    "LoadConfig",
-    "check_load",
-    "records_frame",
-    "register_backend",
-    "run_benchmark",
-]

@@ -54,7 +54,9 @@ def install(connector: aiohttp.TCPConnector) -> bool:
     factory = getattr(connector, "_factory", None)
     if not isinstance(factory, functools.partial) or factory.func is not ResponseHandler:
         return False
-    connector._factory = functools.partial(TimedResponseHandler, *factory.args, **factory.keywords)  # type: ignore[attr-defined]
+    timed = functools.partial(TimedResponseHandler, *factory.args, **factory.keywords)
+    # a private attribute of aiohttp's (checked above): set by name, not through its type
+    setattr(connector, "_factory", timed)  # noqa: B010
     return True
 
 

@@ -1,9 +1,16 @@
-"""Schema of the `load` config group (how requests are sent)."""
+"""Schema of the `load` config group (how requests are sent), with each field's help and limits
+and the group's own checks (`LoadConfig.validate`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from instruments.errors import ConfigError
+from instruments.options import check_limits, option
+from sweeper.client.schedules import SCHEDULES
+
+RAMP_STRATEGIES = ("linear", "exponential")
 
 
 @dataclass
@@ -14,60 +21,126 @@ class GenerateProtocolConfig:
     `data.text` or `choices.0.text`.
     """
 
-    system_info: str = ""
-    temperature: float = 0.0
-    # text of the whole answer so far (cumulative=true) or of this event only
-    text_path: str = "text"
-    cumulative_text: bool = False
-    # completion token count (cumulative); None = count content events
-    output_tokens_path: str | None = None
-    # a true value at this path ends the stream (besides [DONE] / connection close)
-    finished_path: str | None = None
+    system_info: str = option("", "system prompt sent with every request")
+    temperature: float = option(0.0, "sampling temperature sent with every request")
+    text_path: str = option("text", "path of the answer's text in a response or event")
+    cumulative_text: bool = option(
+        False, "the text at text_path is the whole answer so far (true) or this event's only"
+    )
+    output_tokens_path: str | None = option(
+        None, "path of the cumulative completion token count; null = count content events"
+    )
+    finished_path: str | None = option(
+        None, "a true value at this path ends the stream (besides [DONE] / connection close)"
+    )
 
 
 @dataclass
 class LoadConfig:
-    # at most this many requests in flight (None = no cap). With request_rate=inf this is the
-    # closed loop of `vllm bench serve --max-concurrency`
-    concurrency: int | None = None
-    # open loop: requests per second (inf = send all at once, capped by concurrency)
-    request_rate: float = float("inf")
-    # gamma shape of inter-arrival times; 1.0 = Poisson, inf = evenly spaced
-    burstiness: float = 1.0
-    # ramp the rate from ramp_up_start_rps to ramp_up_end_rps over the run: linear | exponential
-    ramp_up_strategy: str | None = None
-    ramp_up_start_rps: float | None = None
-    ramp_up_end_rps: float | None = None
-    # rate: request_rate/burstiness/ramp-up; trace: each request's arrival_s (trace dataset)
-    schedule: str = "rate"
-    # trace replay speed: arrival_s is divided by this
-    trace_speedup: float = 1.0
-    num_prompts: int = 100
-    # run for this many seconds instead of num_prompts requests (prompts are cycled)
-    duration_s: float | None = None
-    seed: int = 0
-    # request backend: openai-completions | openai-chat | generate
-    backend: str = "openai-completions"
-    # path on the server; None = the backend's default
-    endpoint: str | None = None
-    stream: bool = True
-    # ask the server for usage on every chunk (vLLM: continuous_usage_stats) so ITL is per token
-    continuous_usage_stats: bool = True
-    # ask for exactly output_len tokens
-    ignore_eos: bool = True
-    # seconds without a byte from the server before a request counts as failed
-    request_timeout_s: float = 600.0
-    # requests sent (and awaited) before the measured run; excluded from results
-    warmup_requests: int = 0
-    # seconds at the start of the measured schedule whose requests are excluded from results
-    warmup_s: float = 0.0
-    # open the connection pool before the clock starts (TCP set-up stays out of TTFT)
-    prewarm_connections: bool = True
-    extra_body: dict[str, Any] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
-    # name of the environment variable that holds the API key (never the key itself)
-    api_key_env: str | None = None
-    generate: GenerateProtocolConfig = field(default_factory=GenerateProtocolConfig)
-    # client processes for the measured phase (split the schedule / concurrency); 1 = this one
-    workers: int = 1
-    progress: bool = True
+    concurrency: int | None = option(
+        None,
+        "at most this many requests in flight (null = no cap); with request_rate=inf the "
+        "closed loop of `vllm bench serve --max-concurrency`",
+    )
+    request_rate: float = option(
+        float("inf"), "open loop: requests per second (inf = all at once, capped by concurrency)"
+    )
+    burstiness: float = option(
+        1.0, "gamma shape of inter-arrival times; 1.0 = Poisson, inf = evenly spaced", gt=0
+    )
+    ramp_up_strategy: str | None = option(
+        None, "ramp the rate from ramp_up_start_rps to ramp_up_end_rps: linear | exponential"
+    )
+    ramp_up_start_rps: float | None = option(None, "request rate at the start of the ramp")
+    ramp_up_end_rps: float | None = option(None, "request rate at the end of the ramp")
+    schedule: str = option(
+        "rate", "rate: request_rate/burstiness/ramp-up; trace: each request's arrival_s"
+    )
+    trace_speedup: float = option(1.0, "trace replay speed: arrival_s is divided by this", gt=0)
+    num_prompts: int = option(100, "requests of the measured run")
+    duration_s: float | None = option(
+        None, "run for this many seconds instead of num_prompts requests (prompts are cycled)"
+    )
+    seed: int = option(0, "seed of the arrival draws")
+    backend: str = option(
+        "openai-completions", "request backend: openai-completions | openai-chat | generate | …"
+    )
+    endpoint: str | None = option(None, "path on the server; null = the backend's default")
+    stream: bool = option(True, "stream the response")
+    continuous_usage_stats: bool = option(
+        True, "ask for usage on every chunk (vLLM: continuous_usage_stats) so ITL is per token"
+    )
+    ignore_eos: bool = option(True, "ask for exactly output_len tokens")
+    request_timeout_s: float = option(
+        600.0, "seconds without a byte from the server before a request counts as failed", gt=0
+    )
+    warmup_requests: int = option(
+        0, "requests sent (and awaited) before the measured run; excluded from results"
+    )
+    warmup_s: float = option(
+        0.0, "seconds at the start of the measured schedule whose requests are excluded"
+    )
+    prewarm_connections: bool = option(
+        True, "open the connection pool before the clock starts (TCP set-up stays out of TTFT)"
+    )
+    extra_body: dict[str, Any] = option(
+        help="fields merged into every request body (sampling parameters, ...)",
+        default_factory=dict,
+    )
+    headers: dict[str, str] = option(help="headers of every request", default_factory=dict)
+    api_key_env: str | None = option(
+        None, "name of the environment variable that holds the API key (never the key itself)"
+    )
+    generate: GenerateProtocolConfig = option(
+        help="the /generate protocol (backend=generate)", default_factory=GenerateProtocolConfig
+    )
+    workers: int = option(
+        1, "client processes for the measured phase (split the schedule / concurrency)", ge=1
+    )
+    progress: bool = option(True, "show a progress bar")
+
+    def validate(self) -> None:
+        """One-line ConfigError naming the bad `load.*` key."""
+        if self.concurrency is not None and self.concurrency < 1:
+            raise ConfigError(f"load.concurrency: must be >= 1 or null, got {self.concurrency}")
+        if not self.request_rate > 0:
+            raise ConfigError(f"load.request_rate: must be > 0 (or inf), got {self.request_rate}")
+        check_limits(self, "load.")
+        if self.schedule not in SCHEDULES:
+            names = " or ".join(repr(name) for name in SCHEDULES.names())
+            raise ConfigError(f"load.schedule: must be {names}, got {self.schedule!r}")
+        self._check_length()
+        if self.warmup_requests < 0 or self.warmup_s < 0:
+            raise ConfigError("load.warmup_requests / load.warmup_s: must be >= 0")
+        self._check_ramp()
+        if self.workers > 1 and self.concurrency is not None and self.concurrency < self.workers:
+            raise ConfigError(
+                f"load.workers: {self.workers} workers need concurrency >= workers "
+                f"(got {self.concurrency})"
+            )
+
+    def _check_length(self) -> None:
+        """How long the run is: num_prompts requests, or duration_s seconds of the rate."""
+        if self.num_prompts < 1 and self.duration_s is None:
+            raise ConfigError(f"load.num_prompts: must be >= 1, got {self.num_prompts}")
+        if self.duration_s is None:
+            return
+        if not self.duration_s > 0:
+            raise ConfigError(f"load.duration_s: must be > 0 or null, got {self.duration_s}")
+        if self.ramp_up_strategy or self.schedule == "trace":
+            what = "ramp_up_strategy" if self.ramp_up_strategy else "schedule=trace"
+            raise ConfigError(f"load.duration_s: cannot be combined with load.{what}")
+
+    def _check_ramp(self) -> None:
+        if self.ramp_up_strategy is None:
+            return
+        if self.ramp_up_strategy not in RAMP_STRATEGIES:
+            raise ConfigError(
+                f"load.ramp_up_strategy: must be one of {RAMP_STRATEGIES} or null, "
+                f"got {self.ramp_up_strategy!r}"
+            )
+        lo, hi = self.ramp_up_start_rps, self.ramp_up_end_rps
+        if lo is None or hi is None or not (lo > 0 and hi > 0):
+            raise ConfigError(
+                "load.ramp_up_start_rps / load.ramp_up_end_rps: both must be > 0 with a ramp-up"
+            )

@@ -21,16 +21,12 @@ from typing import Any
 
 import numpy as np
 
+from sweeper.client.benchmark_run import BenchmarkRun
 from sweeper.client.config import LoadConfig
 from sweeper.client.progress import Progress
-from sweeper.client.runner import (
-    BenchmarkRun,
-    Plan,
-    Sender,
-    measure,
-    open_session,
-    paused_gc,
-)
+from sweeper.client.schedules import SendSchedule
+from sweeper.client.sender import Sender, run_measured_phase
+from sweeper.client.session import open_session, paused_gc
 from sweeper.records import RequestSpec
 
 # time the parent leaves between "all workers ready" and the common start
@@ -53,7 +49,7 @@ async def _child(
     model: str,
     requests: list[RequestSpec],
     load: LoadConfig,
-    plan: Plan,
+    schedule: SendSchedule,
     prefix: str,
 ) -> None:
     workers = load.workers
@@ -61,11 +57,11 @@ async def _child(
     sender = Sender(base_url, model, requests, mine)
     sender.prefix, sender.shared_done = prefix, (done, w)
     n_specs = len(requests)
-    indexes = list(range(w, plan.count, workers))
+    indexes = list(range(w, schedule.count, workers))
     records = [sender.new_record(i, i % n_specs) for i in indexes]
     spec_of = [i % n_specs for i in indexes]
-    part = Plan(plan.offsets[indexes] if plan.count else plan.offsets, len(indexes),
-                plan.closed_duration)  # fmt: skip
+    offsets = schedule.offsets[indexes] if schedule.count else schedule.offsets
+    part = SendSchedule(offsets, len(indexes), schedule.closed_duration)
     loop = asyncio.get_running_loop()
     async with open_session(mine, mine.concurrency) as session:
         sender.session = session
@@ -74,7 +70,9 @@ async def _child(
         conn.send("ready")
         t0: int = await loop.run_in_executor(None, conn.recv)
         with paused_gc():
-            t_end, cpu, lags = await measure(sender, records, spec_of, part, t0, workers, w)
+            t_end, cpu, lags = await run_measured_phase(
+                sender, records, spec_of, part, t0, workers, w
+            )
     conn.send((records, t_end, cpu, lags))
 
 
@@ -111,7 +109,7 @@ async def run_in_workers(
     model: str,
     requests: list[RequestSpec],
     load: LoadConfig,
-    plan: Plan,
+    schedule: SendSchedule,
     prefix: str,
 ) -> BenchmarkRun:
     ctx = mp.get_context("spawn")
@@ -124,7 +122,7 @@ async def run_in_workers(
     try:
         for w in range(load.workers):
             parent, child = ctx.Pipe()
-            args = (child, done, w, base_url, model, requests, load, plan, prefix)
+            args = (child, done, w, base_url, model, requests, load, schedule, prefix)
             proc = ctx.Process(target=worker_main, args=args, name=f"sweeper-client-{w}")
             proc.start()
             # only the worker holds its end: a dead worker then reads as EOF here, not a hang
@@ -136,7 +134,7 @@ async def run_in_workers(
         t_start = time.monotonic_ns() + START_MARGIN_NS
         for conn in conns:
             conn.send(t_start)
-        total = None if plan.closed_duration else plan.count
+        total = None if schedule.closed_duration else schedule.count
         with Progress(total, lambda: int(sum(done)), load.progress):
             results = await asyncio.gather(
                 *(loop.run_in_executor(None, _recv, conn) for conn in conns)

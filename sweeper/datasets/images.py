@@ -6,8 +6,11 @@ import base64
 import struct
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+
+from sweeper.records import RequestSpec
 
 MIME = {
     ".png": "image/png",
@@ -56,3 +59,18 @@ def image_part(url: str) -> dict[str, object]:
 
 def folder_images(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in MIME)
+
+
+def mm_spec(
+    text: str, n: int, output_len: int, urls: list[str], labels: dict[str, str]
+) -> RequestSpec:
+    """A chat request of `text` (n tokens) followed by the images at `urls`."""
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}]
+    content += [image_part(u) for u in urls]
+    return RequestSpec(
+        prompt=text,
+        prompt_len=n,
+        output_len=output_len,
+        messages=[{"role": "user", "content": content}],
+        labels=labels,
+    )

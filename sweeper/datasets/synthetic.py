@@ -1,15 +1,12 @@
-"""Synthetic prompts: random tokens of exact lengths (`random`, `prefix_repetition`, and the
-random-token prompts of length-only traces)."""
+"""Synthetic prompts: random tokens of exact lengths (the `random`, `prefix_repetition` and
+feature kinds, and the random-token prompts of length-only traces)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from instruments.errors import ConfigError
-from sweeper.datasets.config import PrefixRepetitionDatasetConfig, RandomDatasetConfig
 from sweeper.datasets.tokenizer import ESTIMATE_WORDS, encode, vocab_ids, word_ids
 from sweeper.records import RequestSpec
 
@@ -57,47 +54,17 @@ class PromptMaker:
         return text, len(encode(self.tokenizer, text))
 
 
-def length_range(center: int, ratio: float, key: str) -> tuple[int, int]:
-    if center < 0:
-        raise ConfigError(f"dataset.{key}: must be >= 0, got {center}")
-    if not 0 <= ratio < 1:
-        raise ConfigError(f"dataset.range_ratio: must be in [0, 1), got {ratio}")
-    return max(math.floor(center * (1 - ratio)), 0), math.ceil(center * (1 + ratio))
+# (arrival s, input tokens, output tokens) of one row of a length-only trace
+TraceRow = tuple[float, int, int]
 
 
-def sample_random(
-    cfg: RandomDatasetConfig, num_prompts: int, tokenizer: Any | None
+def length_only_specs(
+    rows: list[TraceRow], tokenizer: Any | None, rng: np.random.Generator
 ) -> list[RequestSpec]:
-    rng = np.random.default_rng(cfg.seed)
-    in_lo, in_hi = length_range(cfg.input_len, cfg.range_ratio, "input_len")
-    out_lo, out_hi = length_range(cfg.output_len, cfg.range_ratio, "output_len")
-    input_lens = rng.integers(in_lo, in_hi + 1, size=num_prompts)
-    output_lens = np.maximum(rng.integers(out_lo, out_hi + 1, size=num_prompts), 1)
+    """Random-token prompts of the rows' lengths, arriving at the rows' times."""
     maker = PromptMaker(tokenizer, rng)
-    prefix, _ = maker.make(cfg.prefix_len) if cfg.prefix_len > 0 else ("", 0)
     specs = []
-    for n_in, n_out in zip(input_lens.tolist(), output_lens.tolist(), strict=True):
-        text, n = maker.make(cfg.prefix_len + n_in, prefix)
-        specs.append(RequestSpec(prompt=text, prompt_len=n, output_len=int(n_out)))
+    for ts, n_in, n_out in rows:
+        text, n = maker.make(n_in)
+        specs.append(RequestSpec(prompt=text, prompt_len=n, output_len=n_out, arrival_s=ts))
     return specs
-
-
-def sample_prefix_repetition(
-    cfg: PrefixRepetitionDatasetConfig, num_prompts: int, tokenizer: Any | None
-) -> list[RequestSpec]:
-    if cfg.num_prefixes < 1:
-        raise ConfigError(f"dataset.num_prefixes: must be >= 1, got {cfg.num_prefixes}")
-    rng = np.random.default_rng(cfg.seed)
-    maker = PromptMaker(tokenizer, rng)
-    prefixes = [maker.make(cfg.prefix_len)[0] for _ in range(cfg.num_prefixes)]
-    specs = []
-    for i in range(num_prompts):
-        group = i % cfg.num_prefixes
-        text, n = maker.make(cfg.prefix_len + cfg.suffix_len, prefixes[group])
-        specs.append(
-            RequestSpec(
-                prompt=text, prompt_len=n, output_len=cfg.output_len, labels={"prefix": str(group)}
-            )
-        )
-    order = rng.permutation(len(specs))
-    return [specs[i] for i in order]

@@ -1,10 +1,13 @@
 """Schemas of the request decorators every dataset kind carries (`dataset.priority`,
-`dataset.structured_output`). Both are off by default: no field is sent, no label is kept."""
+`dataset.structured_output`). Both are off by default: no field is sent, no label is kept.
+Their checks run where they are applied (`sweeper.features.apply`, `.structured`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from instruments.options import option
 
 
 @dataclass
@@ -18,11 +21,14 @@ class PriorityConfig:
     server (whose policy sweeper cannot know).
     """
 
-    # 0 = off; else the fraction of requests (seeded draw) in the high class
-    high_share: float = 0.0
-    high: int = 0
-    low: int = 1
-    send: bool | None = None
+    high_share: float = option(
+        0.0, "0 = off; else the fraction of requests (seeded draw) in the high class, in [0, 1]"
+    )
+    high: int = option(0, "the priority value of the high class (lower is served first)")
+    low: int = option(1, "the priority value of the low class")
+    send: bool | None = option(
+        None, "send the priority body field; null = where the server's policy accepts it"
+    )
 
 
 @dataclass
@@ -35,14 +41,18 @@ class StructuredOutputConfig:
     `response_format` (OpenAI's {"type": "json_schema", ...}; json_schema only).
     """
 
-    # 0 = off; 1 = every request constrained
-    ratio: float = 0.0
-    kind: str = "json_schema"
-    api: str = "structured_outputs"
-    # None = the built-in examples (sweeper.features.structured)
-    json_schema: dict[str, Any] | None = None
-    regex: str | None = None
-    choices: list[str] | None = None
-    grammar: str | None = None
-    # prepended to the prompt of a constrained request (tells a real model what to produce)
-    instruction: bool = True
+    ratio: float = option(0.0, "share of constrained requests: 0 = off, 1 = every request")
+    kind: str = option("json_schema", "the constraint: json_schema | regex | choice | grammar")
+    api: str = option(
+        "structured_outputs",
+        "how the body carries it: structured_outputs | guided | response_format",
+    )
+    json_schema: dict[str, Any] | None = option(
+        None, "the JSON schema (null = the built-in example, sweeper.features.structured)"
+    )
+    regex: str | None = option(None, "the regular expression (null = the built-in example)")
+    choices: list[str] | None = option(None, "the allowed outputs (null = the built-in example)")
+    grammar: str | None = option(None, "the grammar (null = the built-in example)")
+    instruction: bool = option(
+        True, "prepend an instruction to a constrained prompt (tells a real model what to do)"
+    )

@@ -17,7 +17,7 @@ from sweeper.records import RequestRecord, RequestSpec
 if TYPE_CHECKING:
     import pandas as pd
 
-    from sweeper.client.runner import BenchmarkRun
+    from sweeper.client.benchmark_run import BenchmarkRun
 
 SPLIT_LABELS = (PRIORITY_LABEL, STRUCTURED_LABEL)
 # the raw speculative-decoding counters (the rates alone hide "no draft was proposed")

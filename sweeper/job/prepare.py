@@ -23,11 +23,10 @@ class Prepared:
 
 def prepare(spec: RunSpec) -> Prepared:
     from sweeper.datasets import load_tokenizer, sample
-    from sweeper.datasets import validate as validate_dataset
     from sweeper.features.apply import check_backend, decorate
 
     spec.validate()
-    validate_dataset(spec.dataset)
+    spec.dataset.validate()
     model = materialize(spec.model)  # e.g. model=tiny-random, generated locally on first use
     tokenizer = load_tokenizer(model.tokenizer)
     requests = sample(spec.dataset, spec.load.num_prompts, tokenizer)

@@ -64,7 +64,8 @@ def run_job(spec: RunSpec, ctx: JobContext, runtime: Runtime) -> dict[str, Any]:
 
 def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome, pool: ServerPool) -> None:
     """Drive the load against the leased server; nothing but the client runs in the loop."""
-    from sweeper.client import records_frame, run_benchmark
+    from sweeper.client.frame import records_frame
+    from sweeper.client.runner import run_benchmark
     from sweeper.features.metrics import feature_metrics
     from sweeper.metrics import summarize, time_series
 

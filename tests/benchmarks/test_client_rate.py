@@ -12,9 +12,10 @@ import asyncio
 import numpy as np
 import pytest
 
-from sweeper.client import LoadConfig, run_benchmark
+from sweeper.client.config import LoadConfig
+from sweeper.client.runner import run_benchmark
 from sweeper.datasets import sample
-from sweeper.datasets.config import RandomDatasetConfig
+from sweeper.datasets.kinds.random import RandomDatasetConfig
 from sweeper.metrics import summarize
 from sweeper.schema import SloConfig
 from tests.benchmarks.sim_process import running_sim

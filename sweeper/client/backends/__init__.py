@@ -1,35 +1,25 @@
-"""Request backends: how a RequestSpec becomes an HTTP body and how response events are read."""
+"""Request backends: how a RequestSpec becomes an HTTP body and how response events are read.
+
+One module per protocol family registers its Backend subclasses in `BACKENDS` under their
+`load.backend` names (`@BACKENDS.register("openai-chat")`); a plug-in adds its own with
+`register_backend`.
+"""
 
 from __future__ import annotations
 
-from instruments.errors import ConfigError
-from sweeper.client.backends.base import Backend, StreamState
-from sweeper.client.backends.generate import GenerateBackend
-from sweeper.client.backends.openai import OpenAIChatBackend, OpenAICompletionsBackend
-from sweeper.client.backends.pooling import OpenAIEmbeddingsBackend, RerankBackend, ScoreBackend
+from sweeper.client.backends.base import BACKENDS, Backend, StreamState
 
-BACKENDS: dict[str, type[Backend]] = {
-    "openai-completions": OpenAICompletionsBackend,
-    "openai-chat": OpenAIChatBackend,
-    "generate": GenerateBackend,
-    "openai-embeddings": OpenAIEmbeddingsBackend,
-    "rerank": RerankBackend,
-    "score": ScoreBackend,
-}
+BACKENDS.discover(__name__)
 
 
 def register_backend(name: str, backend: type[Backend]) -> None:
     """Plug in a custom protocol (a Backend subclass) under `load.backend=<name>`."""
-    BACKENDS[name] = backend
+    BACKENDS.add(name, backend)
 
 
 def get_backend(name: str) -> type[Backend]:
-    try:
-        return BACKENDS[name]
-    except KeyError:
-        raise ConfigError(
-            f"load.backend: unknown backend {name!r} (one of {', '.join(sorted(BACKENDS))})"
-        ) from None
+    """The Backend class of `load.backend=<name>` (ConfigError naming the key otherwise)."""
+    return BACKENDS.get(name)
 
 
 __all__ = ["BACKENDS", "Backend", "StreamState", "get_backend", "register_backend"]

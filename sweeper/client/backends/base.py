@@ -7,12 +7,14 @@ from typing import Any
 try:  # orjson parses a streamed chunk several times faster than json (the client's main cost)
     from orjson import loads as json_loads
 except ImportError:  # pragma: no cover - orjson is a dependency; json is the fallback
-    from json import loads as json_loads
+    from json import loads as json_loads  # type: ignore[assignment]
 
+from instruments.registry import Registry
 from sweeper.client.config import LoadConfig
 from sweeper.records import RequestRecord, RequestSpec
 
-__all__ = ["Backend", "StreamError", "StreamState", "dig", "finish", "json_loads", "note_content"]
+__all__ = ["BACKENDS", "Backend", "StreamError", "StreamState", "dig", "finish", "json_loads",
+           "note_content"]  # fmt: skip
 
 
 class StreamError(Exception):
@@ -121,3 +123,7 @@ class Backend:
         if spec.extra_body:
             body.update(spec.extra_body)
         return body
+
+
+# load.backend -> Backend subclass; each backend module registers its own with the decorator
+BACKENDS: Registry[type[Backend]] = Registry("backend", key="load.backend")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from sweeper.client.backends.base import (
+    BACKENDS,
     Backend,
     StreamError,
     StreamState,
@@ -22,6 +23,7 @@ from sweeper.client.backends.base import (
 from sweeper.records import RequestRecord, RequestSpec
 
 
+@BACKENDS.register("generate")
 class GenerateBackend(Backend):
     default_endpoint = "/generate"
 

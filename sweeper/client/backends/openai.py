@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from sweeper.client.backends.base import Backend, StreamError, StreamState, json_loads, note_content
+from sweeper.client.backends.base import (
+    BACKENDS,
+    Backend,
+    StreamError,
+    StreamState,
+    json_loads,
+    note_content,
+)
 from sweeper.records import RequestRecord, RequestSpec
 
 
+@BACKENDS.register("openai-completions")
 class OpenAICompletionsBackend(Backend):
     default_endpoint = "/v1/completions"
     max_tokens_key = "max_tokens"
@@ -70,6 +78,7 @@ class OpenAICompletionsBackend(Backend):
         st.done = True
 
 
+@BACKENDS.register("openai-chat")
 class OpenAIChatBackend(OpenAICompletionsBackend):
     """Chat: the first chunk carries only the role (no token); content is in `delta.content`."""
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from instruments.errors import ConfigError
-from sweeper.client.backends.base import Backend, StreamError, StreamState, json_loads
+from sweeper.client.backends.base import BACKENDS, Backend, StreamError, StreamState, json_loads
 from sweeper.client.config import LoadConfig
 from sweeper.records import RequestRecord, RequestSpec
 
@@ -49,6 +49,7 @@ class PoolingBackend(Backend):
         st.usage_tokens = 0
 
 
+@BACKENDS.register("openai-embeddings")
 class OpenAIEmbeddingsBackend(PoolingBackend):
     default_endpoint = "/v1/embeddings"
 
@@ -65,6 +66,7 @@ def documents(spec: RequestSpec, backend: str) -> list[str]:
     return docs
 
 
+@BACKENDS.register("rerank")
 class RerankBackend(PoolingBackend):
     default_endpoint = "/rerank"
     result_key = "results"
@@ -73,6 +75,7 @@ class RerankBackend(PoolingBackend):
         return {"query": spec.prompt, "documents": documents(spec, "rerank")}
 
 
+@BACKENDS.register("score")
 class ScoreBackend(PoolingBackend):
     default_endpoint = "/score"
 

@@ -11,11 +11,12 @@ import time
 
 import pytest
 
-from sweeper.client import LoadConfig, run_benchmark
-from sweeper.client import runner as runner_module
+from sweeper.client import sender as sender_module
 from sweeper.client import session as session_module
 from sweeper.client.arrival import ArrivalClock, TimedResponseHandler, install
-from sweeper.client.runner import open_session
+from sweeper.client.config import LoadConfig
+from sweeper.client.runner import run_benchmark
+from sweeper.client.session import open_session
 from sweeper.records import RequestSpec
 from tests.unit.client.fake_openai import FakeBehaviour, FakeOpenAI
 
@@ -36,7 +37,7 @@ def test_event_times_come_from_data_received(monkeypatch: pytest.MonkeyPatch) ->
     """The reader's own clock is replaced by a far-future fake: every chunk time must still be
     a real arrival time taken in the protocol's data_received."""
     fake = 10**18
-    monkeypatch.setattr(runner_module, "_now", lambda: fake)
+    monkeypatch.setattr(sender_module, "_now", lambda: fake)
 
     async def main() -> list[int]:
         async with FakeOpenAI(FakeBehaviour(itl_s=0.01, split_events=True)) as server:

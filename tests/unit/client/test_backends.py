@@ -92,3 +92,13 @@ def test_non_streaming_error_body_raises() -> None:
         backend.on_response(
             b'{"error": {"message": "context\\ntoo long"}}', 1, record(), StreamState()
         )
+
+
+def test_builtin_backends_are_registered_and_unknown_names_the_key() -> None:
+    from instruments.errors import ConfigError
+    from sweeper.client.backends import BACKENDS
+
+    builtin = {"openai-completions", "openai-chat", "generate", "openai-embeddings", "rerank"}
+    assert builtin | {"score"} <= set(BACKENDS.names())
+    with pytest.raises(ConfigError, match=r"^load\.backend: unknown backend 'nope' \(one of "):
+        get_backend("nope")

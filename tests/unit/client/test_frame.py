@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from sweeper.client import records_frame
+from sweeper.client.frame import records_frame
 from sweeper.records import RequestRecord
 
 

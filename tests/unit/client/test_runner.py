@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from instruments.errors import ConfigError
-from sweeper.client import BenchmarkRun, LoadConfig, run_benchmark
+from sweeper.client.benchmark_run import BenchmarkRun
+from sweeper.client.config import LoadConfig
+from sweeper.client.runner import run_benchmark
 from sweeper.records import RequestSpec
 from tests.unit.client.fake_openai import FakeBehaviour, FakeOpenAI
 
@@ -262,7 +264,7 @@ def test_worker_processes_split_the_run() -> None:
 
 def test_worker_processes_open_loop_keep_the_schedule() -> None:
     result, _ = run(FakeBehaviour(), specs(30, out=1), request_rate=100.0, workers=3, seed=4)
-    from sweeper.client.schedule import rate_offsets
+    from sweeper.client.schedules.rate import rate_offsets
 
     planned = rate_offsets(LoadConfig(request_rate=100.0, seed=4), 30)
     got = [(r.t_scheduled_ns - result.t_start_ns) / 1e9 for r in result.records]

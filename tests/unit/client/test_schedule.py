@@ -5,13 +5,8 @@ import pytest
 
 from instruments.errors import ConfigError
 from sweeper.client.config import LoadConfig
-from sweeper.client.schedule import (
-    check_load,
-    duration_offsets,
-    rate_at,
-    rate_offsets,
-    trace_offsets,
-)
+from sweeper.client.schedules.rate import duration_offsets, rate_at, rate_offsets
+from sweeper.client.schedules.trace import trace_offsets
 
 
 def test_poisson_offsets_are_seeded_cumulative_and_end_at_n_over_rate() -> None:
@@ -77,19 +72,57 @@ def test_trace_offsets_shift_and_speed_up() -> None:
 )
 def test_bad_load_values_name_the_key(field: str, value: object, key: str) -> None:
     with pytest.raises(ConfigError, match=key) as err:
-        check_load(LoadConfig(**{field: value}))  # type: ignore[arg-type]
+        LoadConfig(**{field: value}).validate()  # type: ignore[arg-type]
     assert "\n" not in str(err.value)
 
 
 def test_ramp_needs_both_ends() -> None:
     with pytest.raises(ConfigError, match="ramp_up_start_rps"):
-        check_load(LoadConfig(ramp_up_strategy="linear", ramp_up_start_rps=1.0))
+        LoadConfig(ramp_up_strategy="linear", ramp_up_start_rps=1.0).validate()
 
 
 def test_duration_does_not_combine_with_ramp_or_trace() -> None:
     ramp = LoadConfig(duration_s=5.0, ramp_up_strategy="linear", ramp_up_start_rps=1.0,
                       ramp_up_end_rps=2.0)  # fmt: skip
     with pytest.raises(ConfigError, match=r"load\.ramp_up_strategy"):
-        check_load(ramp)
+        ramp.validate()
     with pytest.raises(ConfigError, match="schedule=trace"):
-        check_load(LoadConfig(duration_s=5.0, schedule="trace"))
+        LoadConfig(duration_s=5.0, schedule="trace").validate()
+
+
+def test_every_load_yaml_schedule_is_registered() -> None:
+    from pathlib import Path
+
+    from omegaconf import OmegaConf
+
+    from sweeper.client.schedules import SCHEDULES
+
+    conf = Path(__file__).resolve().parents[3] / "conf" / "load"
+    used = {OmegaConf.load(p).get("schedule", "rate") for p in conf.glob("*.yaml")}
+    assert used <= set(SCHEDULES.names()) == {"rate", "trace"}
+
+
+def test_make_schedule_picks_the_variant() -> None:
+    from sweeper.client.runner import make_schedule
+    from sweeper.records import RequestSpec
+
+    specs = [RequestSpec(prompt="p", prompt_len=1, output_len=1, arrival_s=t) for t in (3.0, 1.0)]
+    trace = make_schedule(LoadConfig(schedule="trace", trace_speedup=2.0), specs)
+    assert trace.offsets.tolist() == [1.0, 0.0] and not trace.closed_duration
+    closed = make_schedule(LoadConfig(duration_s=2.0, concurrency=4), specs)
+    assert closed.closed_duration and closed.count == 0
+    with pytest.raises(ConfigError, match="needs concurrency"):
+        make_schedule(LoadConfig(duration_s=2.0), specs)
+    with pytest.raises(ConfigError, match="no requests to send"):
+        make_schedule(LoadConfig(), [])
+    with pytest.raises(ConfigError, match=r"load\.schedule: must be 'rate' or 'trace', got 'x'"):
+        make_schedule(LoadConfig(schedule="x"), specs)
+
+
+def test_limits_of_load_fields_name_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"^load\.workers: must be >= 1, got 0$"):
+        LoadConfig(workers=0).validate()
+    with pytest.raises(ConfigError, match=r"^load\.trace_speedup: must be > 0, got 0\.0$"):
+        LoadConfig(trace_speedup=0.0).validate()
+    with pytest.raises(ConfigError, match="workers need concurrency >= workers"):
+        LoadConfig(workers=4, concurrency=2).validate()

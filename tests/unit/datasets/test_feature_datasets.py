@@ -10,12 +10,10 @@ import pytest
 
 from instruments.errors import ConfigError
 from sweeper.datasets import sample, validate
-from sweeper.datasets.feature_config import (
-    ImageFolderDatasetConfig,
-    RandomMMDatasetConfig,
-    RerankDatasetConfig,
-)
 from sweeper.datasets.images import png_bytes
+from sweeper.datasets.kinds.image_folder import ImageFolderDatasetConfig
+from sweeper.datasets.kinds.random_mm import RandomMMDatasetConfig
+from sweeper.datasets.kinds.rerank import RerankDatasetConfig
 
 
 def decode_png(data: bytes) -> tuple[int, int, np.ndarray]:

@@ -10,14 +10,12 @@ import pytest
 
 from instruments.errors import ConfigError
 from sweeper.datasets import sample, validate
-from sweeper.datasets.config import (
-    BurstGPTDatasetConfig,
-    CustomDatasetConfig,
-    HFDatasetConfig,
-    ShareGPTDatasetConfig,
-    SonnetDatasetConfig,
-    TraceDatasetConfig,
-)
+from sweeper.datasets.kinds.burstgpt import BurstGPTDatasetConfig
+from sweeper.datasets.kinds.custom import CustomDatasetConfig
+from sweeper.datasets.kinds.hf import HFDatasetConfig
+from sweeper.datasets.kinds.sharegpt import ShareGPTDatasetConfig
+from sweeper.datasets.kinds.sonnet import SonnetDatasetConfig
+from sweeper.datasets.kinds.trace import TraceDatasetConfig
 
 
 def one_line_error(cfg: object, match: str) -> str:
@@ -222,7 +220,7 @@ def test_hf_bad_inputs(tmp_path: Path) -> None:
 
 
 def test_unknown_kind_and_wrong_schema() -> None:
-    from sweeper.datasets.config import DatasetConfig
+    from sweeper.datasets.base import DatasetConfig
 
     one_line_error(DatasetConfig(kind="nope"), r"dataset\.kind: unknown kind 'nope'")
-    one_line_error(DatasetConfig(kind="sharegpt"), r"base_dataset_sharegpt")
+    one_line_error(DatasetConfig(kind="sharegpt"), r"schema/dataset/sharegpt schema")

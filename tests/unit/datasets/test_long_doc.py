@@ -6,8 +6,7 @@ import pytest
 
 from instruments.errors import ConfigError
 from sweeper.datasets import load_tokenizer, sample, validate
-from sweeper.datasets.feature_config import LongDocQADatasetConfig
-from sweeper.datasets.long_doc import ask_order
+from sweeper.datasets.kinds.long_doc_qa import LongDocQADatasetConfig, ask_order
 
 
 def cfg(**kw: object) -> LongDocQADatasetConfig:

@@ -6,7 +6,8 @@ import pytest
 
 from instruments.errors import ConfigError
 from sweeper.datasets import load_tokenizer, sample, validate
-from sweeper.datasets.config import PrefixRepetitionDatasetConfig, RandomDatasetConfig
+from sweeper.datasets.kinds.prefix_repetition import PrefixRepetitionDatasetConfig
+from sweeper.datasets.kinds.random import RandomDatasetConfig
 
 
 def test_random_is_token_exact_with_a_tokenizer(tiny_tokenizer_dir: Path) -> None:

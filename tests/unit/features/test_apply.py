@@ -8,7 +8,7 @@ from instruments.errors import ConfigError
 from launchers.kinds.external import ExternalServerConfig
 from launchers.kinds.sim import SimServerConfig
 from launchers.kinds.vllm import VllmServerConfig
-from sweeper.datasets.config import RandomDatasetConfig
+from sweeper.datasets.kinds.random import RandomDatasetConfig
 from sweeper.features.apply import decorate
 from sweeper.features.structured import constraint_of
 from sweeper.records import RequestSpec

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sweeper.client import BenchmarkRun, LoadConfig
+from sweeper.client.benchmark_run import BenchmarkRun
+from sweeper.client.config import LoadConfig
 from sweeper.metrics import summarize, time_series
 from sweeper.metrics.per_request import itls_ms, tpot_ms
 from sweeper.records import RequestRecord

@@ -1,0 +1,236 @@
+"""The sender: one aiohttp session, a drift-free scheduler, bytes timestamped at arrival.
+
+Everything that costs (building and JSON-encoding bodies, ids, headers, the arrival schedule) is
+done before the clock starts. While requests are in flight the loop only sends, reads bytes,
+splits SSE events and parses their JSON; the progress bar lives in a thread; the garbage
+collector is frozen and paused for the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+import numpy as np
+
+from sweeper.client.arrival import ArrivalClock
+from sweeper.client.backends import Backend, StreamState, get_backend
+from sweeper.client.backends.base import StreamError, finish
+from sweeper.client.config import LoadConfig
+from sweeper.client.schedules import SendSchedule
+from sweeper.client.session import auth_headers, watch_loop
+from sweeper.client.sse import JsonLinesParser, SseParser
+from sweeper.records import RequestRecord, RequestSpec
+
+_now = time.monotonic_ns
+
+# what a request's failure is recorded as, by exception type (first match wins: the aiohttp
+# timeout is also a ClientError, some ClientErrors are also ValueErrors)
+REQUEST_FAILURES = (StreamError, TimeoutError, aiohttp.ClientError, ValueError)
+
+
+def failure_text(exc: BaseException, timeout_s: float) -> str:
+    """`RequestRecord.error` for a request that raised `exc`."""
+    if isinstance(exc, StreamError):
+        return str(exc)
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return f"timeout: no byte for {timeout_s:g} s"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return f"connect_error: {exc}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "server_disconnected: connection closed mid-response"
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return f"incomplete_response: {exc}"
+    if isinstance(exc, aiohttp.ClientError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"bad_event: {exc}"
+
+
+class Sender:
+    def __init__(
+        self, base_url: str, model: str, requests: list[RequestSpec], load: LoadConfig
+    ) -> None:
+        self.load = load
+        self.backend: Backend = get_backend(load.backend)(model, load)
+        self.url = base_url.rstrip("/") + (load.endpoint or self.backend.default_endpoint)
+        self.base_url = base_url.rstrip("/")
+        self.specs = requests
+        self.bodies = [json.dumps(self.backend.body(s)).encode() for s in requests]
+        self.headers = auth_headers(load)
+        self.prefix = uuid.uuid4().hex[:12]
+        self.done = 0
+        # (shared array, slot) of finished requests when running in a worker process
+        self.shared_done: tuple[Any, int] | None = None
+        self.stream = load.stream
+        self.session: aiohttp.ClientSession | None = None
+        self._gate = asyncio.Lock()
+
+    def new_record(self, index: int, spec_index: int, tag: str = "") -> RequestRecord:
+        spec = self.specs[spec_index]
+        return RequestRecord(
+            index=index,
+            request_id=f"{self.prefix}-{tag}{index}",
+            prompt_len=spec.prompt_len,
+            expected_output_len=spec.output_len,
+            labels=dict(spec.labels),
+        )
+
+    async def send(self, rec: RequestRecord, spec_index: int) -> None:
+        st = StreamState()
+        headers = {**self.headers, "x-request-id": rec.request_id}
+        body = self.bodies[spec_index]
+        assert self.session is not None
+        # One request is built per turn of the loop: aiohttp spends ~0.1 ms of CPU on each, and
+        # 256 sends started at once would keep the loop from reading for tens of ms (a late read
+        # merges the events that came meanwhile, and they all get the last one's arrival time).
+        # The gate opens again on the next turn, after the loop has looked at the sockets.
+        await self._gate.acquire()
+        asyncio.get_running_loop().call_soon(self._gate.release)
+        rec.t_post_ns = _now()
+        try:
+            post = self.session.post(self.url, data=body, headers=headers, trace_request_ctx=rec)
+            async with post as resp:
+                rec.http_status = resp.status
+                if resp.status != 200:
+                    detail = (await resp.read())[:300].decode(errors="replace")
+                    rec.t_end_ns = _now()
+                    rec.error = f"http_{resp.status}: {' '.join(detail.split())}"
+                elif not self.stream:
+                    payload = await resp.read()
+                    self.backend.on_response(payload, _now(), rec, st)
+                else:
+                    await self._read_stream(resp, rec, st)
+        except REQUEST_FAILURES as exc:
+            rec.error = failure_text(exc, self.load.request_timeout_s)
+        finally:
+            self._close_record(rec, st)
+
+    async def _read_stream(
+        self, resp: aiohttp.ClientResponse, rec: RequestRecord, st: StreamState
+    ) -> None:
+        """The hot path: each event gets the arrival time of the read that completed it."""
+        backend = self.backend
+        sse = "event-stream" in resp.headers.get("Content-Type", "event-stream")
+        parser = SseParser() if sse else JsonLinesParser()
+        clock = ArrivalClock(resp)
+        async for chunk in resp.content.iter_any():
+            now = _now()
+            for event, end in parser.feed(chunk):
+                backend.on_event(event, clock.at(end, now), rec, st)
+        now = _now()
+        for event, end in parser.flush():
+            backend.on_event(event, clock.at(end, now), rec, st)
+
+    def _close_record(self, rec: RequestRecord, st: StreamState) -> None:
+        """Fill what the request left unset and count it as done (it may have failed anywhere)."""
+        if not rec.t_send_ns:  # nothing was written (no connection)
+            rec.t_send_ns = rec.t_post_ns
+        if not rec.t_end_ns:
+            rec.t_end_ns = _now()
+        finish(rec, st)
+        if rec.error:
+            rec.success = False
+        self.done += 1
+        if self.shared_done is not None:
+            counters, slot = self.shared_done
+            counters[slot] += 1
+
+    async def prewarm(self, connections: int) -> None:
+        """Open `connections` pooled connections before the clock starts."""
+        session = self.session
+        assert session is not None
+        headers = {k: v for k, v in self.headers.items() if k != "Content-Type"}
+
+        async def touch() -> None:
+            try:
+                async with session.get(self.base_url + "/v1/models", headers=headers) as resp:
+                    await resp.read()
+            except (aiohttp.ClientError, TimeoutError):
+                pass
+
+        await asyncio.gather(*(touch() for _ in range(connections)))
+
+    async def run_fixed(
+        self, records: list[RequestRecord], spec_of: list[int], offsets_s: np.ndarray, t0: int
+    ) -> None:
+        """Send `records` at `t0 + offsets`, at most load.concurrency at a time."""
+        cap = self.load.concurrency
+        order = np.argsort(offsets_s, kind="stable")
+        targets = (t0 + np.round(offsets_s * 1e9)).astype(np.int64)
+        queue: asyncio.Queue[int | None] = asyncio.Queue()
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def worker() -> None:
+            while (i := await queue.get()) is not None:
+                await self.send(records[i], spec_of[i])
+
+        workers = [asyncio.create_task(worker()) for _ in range(cap or 0)]
+        for i in order.tolist():
+            target = int(targets[i])
+            now = _now()
+            if target > now:
+                await asyncio.sleep((target - now) / 1e9)
+                now = _now()
+            rec = records[i]
+            rec.t_scheduled_ns = target
+            rec.t_dispatch_ns = now
+            if cap:
+                queue.put_nowait(i)
+            else:
+                task = asyncio.create_task(self.send(rec, spec_of[i]))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        for _ in workers:
+            queue.put_nowait(None)
+        await asyncio.gather(*workers, *list(tasks))
+
+    async def run_closed_for(
+        self, records: list[RequestRecord], deadline_ns: int, stride: int = 1, first: int = 0
+    ) -> None:
+        """Closed loop for a duration: each of load.concurrency workers sends back to back.
+        Request indexes are first, first + stride, ... (disjoint across worker processes)."""
+        cap = self.load.concurrency or 1
+        counter = iter(range(first, 1 << 62, stride))
+
+        async def worker() -> None:
+            while (now := _now()) < deadline_ns:
+                i = next(counter)
+                rec = self.new_record(i, i % len(self.specs))
+                rec.t_scheduled_ns = rec.t_dispatch_ns = now
+                records.append(rec)
+                await self.send(rec, i % len(self.specs))
+
+        await asyncio.gather(*(worker() for _ in range(cap)))
+
+
+async def run_measured_phase(
+    sender: Sender,
+    records: list[RequestRecord],
+    spec_of: list[int],
+    schedule: SendSchedule,
+    t0: int,
+    stride: int = 1,
+    first: int = 0,
+) -> tuple[int, int, list[float]]:
+    """Send the measured phase from t0 (absolute ns, may be ahead): (t_end, CPU ns, loop lags).
+    A closed loop for a duration numbers its requests first, first + stride, ..."""
+    lags: list[float] = []
+    stop = asyncio.Event()
+    watcher = asyncio.create_task(watch_loop(lags, stop))
+    cpu0 = time.process_time_ns()
+    if schedule.closed_duration:
+        assert sender.load.duration_s is not None
+        await asyncio.sleep(max(t0 - _now(), 0) / 1e9)
+        deadline = t0 + int(sender.load.duration_s * 1e9)
+        await sender.run_closed_for(records, deadline, stride=stride, first=first)
+    else:
+        await sender.run_fixed(records, spec_of, schedule.offsets, t0)
+    t_end = _now()
+    cpu = time.process_time_ns() - cpu0
+    stop.set()
+    await watcher
+    return t_end, cpu, lags
