@@ -7,6 +7,7 @@ SQLite store from parallel jobs can find it locked; reads here retry like the tr
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -114,8 +115,13 @@ class History:
         while True:
             page = self._call(
                 "search runs",
-                lambda t=token: client.search_runs(
-                    [exp], query, max_results=min(max_results, 1000), order_by=order, page_token=t
+                functools.partial(
+                    client.search_runs,
+                    [exp],
+                    query,
+                    max_results=min(max_results, 1000),
+                    order_by=order,
+                    page_token=token,
                 ),
             )
             runs.extend(page)
