@@ -15,7 +15,6 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from instruments.errors import SweeperError
-from launchers.pool import Lease
 from sweeper.job import jobdir, resume
 from sweeper.job.context import JobContext, config_hash
 from sweeper.job.outcome import Outcome
@@ -153,5 +152,5 @@ def report(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> None:
         print(result_block(outcome.summary, title), flush=True)
     if not outcome.ok:
         print(f"[sweeper] {where} {outcome.status}: {outcome.error}", file=sys.stderr, flush=True)
-    if isinstance(outcome.lease, Lease) and not outcome.lease.reused:
+    if outcome.lease is not None and not outcome.lease.reused:
         log.info("%s started server pid %s", where, outcome.lease.pid)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sweeper.tracking.mlflow_client import TrackingError, is_locked, retry_locked
+from sweeper.tracking.mlflow_client import TrackingError, configure_http, is_locked, retry_locked
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -92,8 +92,6 @@ class History:
         if not (self.tracking.enabled and self.store_exists()):
             return None
         from mlflow.tracking import MlflowClient
-
-        from sweeper.tracking.mlflow_client import configure_http
 
         configure_http(self.tracking.timeout_s)
         self._client = MlflowClient(tracking_uri=self.tracking.uri)

@@ -8,17 +8,18 @@ from collections.abc import Iterator
 import pytest
 
 from sweeper.runtime import Runtime
-from sweeper.tracking.sweep_run import RUN_ID_ENV
 from tests.unit.client.fake_openai import FakeOpenAI
-from tests.unit.sweeper.job.fake_runtime import FakePool, fake_openai_server, fake_runtime
+from tests.unit.sweeper.job.fake_runtime import (
+    FakePool,
+    fake_openai_server,
+    fake_runtime,
+    forget_sweep_run_id,
+)
 
 
 @pytest.fixture(autouse=True)
 def no_inherited_sweep_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A sweep run opened by a test exports its id for child processes; undo that afterwards
-    (setenv first, so that monkeypatch restores "unset")."""
-    monkeypatch.setenv(RUN_ID_ENV, "")
-    monkeypatch.delenv(RUN_ID_ENV)
+    forget_sweep_run_id(monkeypatch)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
@@ -22,7 +23,7 @@ from launchers.pool import Lease
 from sweeper.job.context import JobContext
 from sweeper.runtime import Runtime
 from sweeper.schema import CONF_DIR, RunSpec, register
-from sweeper.tracking.sweep_run import SweepRun
+from sweeper.tracking.sweep_run import RUN_ID_ENV, SweepRun
 from tests.unit.client.fake_openai import FakeBehaviour, FakeOpenAI
 
 
@@ -35,6 +36,13 @@ def compose_job(overrides: list[str]) -> tuple[RunSpec, dict[str, Any]]:
     config = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(config, dict)
     return spec, {str(k): v for k, v in config.items()}
+
+
+def forget_sweep_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A sweep run opened by a test exports its id for child processes; unset it now and after
+    the test (setenv first, so that monkeypatch restores "unset", not whatever the test left)."""
+    monkeypatch.setenv(RUN_ID_ENV, "")
+    monkeypatch.delenv(RUN_ID_ENV)
 
 
 def job_context(
