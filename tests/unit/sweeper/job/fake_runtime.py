@@ -63,6 +63,9 @@ class FakePool:
     pid: int | None = None
     alive: bool = True
     fail: BaseException | None = None
+    # the server log the lease points at, and where this job's part of it starts
+    log_path: Path | None = None
+    log_offset: int = 0
     acquired: list[tuple[str, Path]] = field(default_factory=list)
     closed: int = 0
 
@@ -70,7 +73,14 @@ class FakePool:
         self.acquired.append((model.name, log_dir))
         if self.fail is not None:
             raise self.fail
-        return Lease(base_url=self.base_url, fingerprint="fp-fake", reused=False, pid=self.pid)
+        return Lease(
+            base_url=self.base_url,
+            fingerprint="fp-fake",
+            reused=False,
+            pid=self.pid,
+            log_path=self.log_path,
+            log_offset=self.log_offset,
+        )
 
     def server_alive(self) -> bool:
         return self.alive

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from mlflow.tracking import MlflowClient
 
 from instruments.errors import ServerStartError
 from sweeper.job import jobdir
@@ -154,3 +155,71 @@ def test_bad_input_fails_before_the_pool_is_asked(
     assert summary["sweeper"]["status"] == "FAILED"
     assert summary["sweeper"]["error"].startswith("objective: 'not_a_metric'")
     assert pool.acquired == []
+
+
+def test_job_dir_gets_its_slice_of_a_shared_server_log(
+    tmp_path: Path, runtime: Runtime, pool: FakePool
+) -> None:
+    log = tmp_path / "servers" / "server.log"
+    log.parent.mkdir()
+    log.write_text("the previous job's lines\nthis job's lines\n")
+    pool.log_path, pool.log_offset = log, len("the previous job's lines\n")
+    spec, config = compose_job(OVERRIDES)
+    ctx = job_context(config, tmp_path / "job")
+
+    run_job(spec, ctx, runtime)
+
+    assert (ctx.job_dir / jobdir.SERVER_LOG).read_text() == "this job's lines\n"
+
+
+class FakeWatch:
+    """Stands in for the /metrics scraper: one scraped sample."""
+
+    def __init__(self, base_url: str, interval_s: float) -> None:
+        self.base_url = base_url
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"t_ns": [1], "name": ["vllm:num_requests_running"], "labels": [""], "value": [2.0]}
+        )
+
+
+def test_scraped_server_metrics_go_to_the_job_dir(
+    tmp_path: Path, runtime: Runtime, pool: FakePool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sweeper.job.run.ServerWatch", FakeWatch)
+    spec, config = compose_job(OVERRIDES)
+    ctx = job_context(config, tmp_path / "job")
+
+    run_job(spec, ctx, runtime)
+
+    scraped = pd.read_parquet(ctx.job_dir / jobdir.SERVER_METRICS)
+    assert scraped["name"].tolist() == ["vllm:num_requests_running"]
+
+
+def test_a_tracked_job_is_a_child_of_the_sweep_run(tmp_path: Path, runtime: Runtime) -> None:
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    spec, config = compose_job([*OVERRIDES, "tracking=mlflow", f"tracking.uri={uri}"])
+    sweep_dir = tmp_path / "sweep"
+    ctx = job_context(config, sweep_dir / "0", sweep_dir=sweep_dir)
+
+    summary = run_job(spec, ctx, runtime)
+
+    parent = runtime.sweep.run_id
+    assert parent is not None and runtime.sweep.warnings == []
+    client = MlflowClient(uri)
+    children = client.search_runs(
+        [client.get_run(parent).info.experiment_id], f"tags.`mlflow.parentRunId` = '{parent}'"
+    )
+    (job,) = children
+    assert job.info.status == "FINISHED"
+    assert job.data.tags["sweeper.config_hash"] == summary["sweeper"]["config_hash"]
+    assert job.data.metrics["completed"] == 6
+    # the job's files went with it
+    assert {a.path for a in client.list_artifacts(job.info.run_id)} == {
+        "requests.parquet",
+        "result.json",
+    }
