@@ -48,6 +48,8 @@ def forget_sweep_run_id(monkeypatch: pytest.MonkeyPatch) -> None:
 def job_context(
     config: dict[str, Any], job_dir: Path, sweep_dir: Path | None = None, job_num: int = 0
 ) -> JobContext:
+    """Where the job runs, as the CLI builds it from Hydra; its override is the grid coordinate
+    a sweep over `concurrency` would give it."""
     overrides = [f"concurrency={config['concurrency']}"]
     return JobContext(
         job_dir=job_dir, sweep_dir=sweep_dir, job_num=job_num, overrides=overrides, config=config
@@ -66,8 +68,8 @@ class FakePool:
     # the server log the lease points at, and where this job's part of it starts
     log_path: Path | None = None
     log_offset: int = 0
+    # (model name, log dir) of every `acquire`
     acquired: list[tuple[str, Path]] = field(default_factory=list)
-    closed: int = 0
 
     def acquire(self, model: ModelConfig, server: ServerConfig, log_dir: Path) -> Lease:
         self.acquired.append((model.name, log_dir))
@@ -86,7 +88,7 @@ class FakePool:
         return self.alive
 
     def close(self) -> None:
-        self.closed += 1
+        """Nothing to stop: the fake server belongs to the test."""
 
 
 def fake_runtime(pool: FakePool) -> Runtime:
