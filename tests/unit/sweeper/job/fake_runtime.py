@@ -26,14 +26,24 @@ from sweeper.schema import CONF_DIR, RunSpec, register
 from sweeper.tracking.sweep_run import RUN_ID_ENV, SweepRun
 from tests.unit.client.fake_openai import FakeBehaviour, FakeOpenAI
 
+# resolvers Hydra registers process-wide when it composes (hydra.core.utils.setup_globals)
+HYDRA_RESOLVERS = ("now", "hydra", "python_version")
+
 
 def compose_job(overrides: list[str]) -> tuple[RunSpec, dict[str, Any]]:
-    """The typed spec and the resolved plain config of `python -m sweeper OVERRIDES`."""
+    """The typed spec and the resolved plain config of `python -m sweeper OVERRIDES`. Hydra's
+    resolvers are unregistered again, so that later tests see OmegaConf as they found it (the
+    analysis keeps an unresolvable `${now:...}` of a saved config as text)."""
     register()
-    with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
-        cfg = compose(config_name="config", overrides=overrides)
-    spec: RunSpec = OmegaConf.to_object(cfg)  # type: ignore[assignment]
-    config = OmegaConf.to_container(cfg, resolve=True)
+    before = {name for name in HYDRA_RESOLVERS if OmegaConf.has_resolver(name)}
+    try:
+        with initialize_config_dir(config_dir=CONF_DIR, version_base="1.3"):
+            cfg = compose(config_name="config", overrides=overrides)
+        spec: RunSpec = OmegaConf.to_object(cfg)  # type: ignore[assignment]
+        config = OmegaConf.to_container(cfg, resolve=True)
+    finally:
+        for name in set(HYDRA_RESOLVERS) - before:
+            OmegaConf.clear_resolver(name)
     assert isinstance(config, dict)
     return spec, {str(k): v for k, v in config.items()}
 
