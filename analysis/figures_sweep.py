@@ -251,9 +251,11 @@ def goodput_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
 
 def sweep_figures(frame: pd.DataFrame, shape: GridShape) -> list[FigureSpec]:
     # x positions and curve labels computed once for every figure
-    frame = frame.assign(
-        **{X_COL: x_values(frame, shape.x)[0], LABEL_COL: label_for(frame, shape.series)}
-    )
+    computed: dict[str, np.ndarray | pd.Series] = {
+        X_COL: x_values(frame, shape.x)[0],
+        LABEL_COL: label_for(frame, shape.series),
+    }
+    frame = frame.assign(**computed)
     figures = [
         throughput_figure(frame, shape),
         latency_figure(frame, shape),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import yaml
@@ -80,7 +80,8 @@ def resolved_container(cfg: DictConfig) -> dict[str, Any]:
         container = resolve_leaves(cfg, OmegaConf.to_container(cfg, resolve=False), "")
     if not isinstance(container, dict):
         raise TypeError("top level is not a mapping")
-    return container
+    # the stubs allow any DictConfig key type; a composed config's top-level keys are strings
+    return cast(dict[str, Any], container)
 
 
 def resolve_leaves(cfg: DictConfig, raw: Any, prefix: str) -> Any:

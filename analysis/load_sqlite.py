@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -95,8 +96,10 @@ def key_values(
     ids_sql: str,
     args: tuple[object, ...],
     value_sql: str = "value",
-) -> dict[str, dict[str, object]]:
-    out: dict[str, dict[str, object]] = defaultdict(dict)
+) -> dict[str, dict[str, Any]]:
+    """run id → key → value, as SQLite returns it (TEXT for tags and params; REAL, or the text
+    'nan' from `value_sql`, for metrics)."""
+    out: dict[str, dict[str, Any]] = defaultdict(dict)
     rows = conn.execute(
         f"SELECT run_uuid, key, {value_sql} FROM {table} WHERE run_uuid IN ({ids_sql})", args
     )
@@ -124,10 +127,10 @@ def load_jobs(
             run_id,
             status[run_id],
             tags[run_id],
-            params[run_id],  # type: ignore[arg-type]
+            params[run_id],
             {k: float(v) for k, v in metrics[run_id].items()},
             names,
-        )  # type: ignore[arg-type]
+        )
         for run_id in status
     ]
     return build_frame(rows)

@@ -66,9 +66,9 @@ def load_sweep(
     check_store(tracking_uri, str(source))
     db = sqlite_path(tracking_uri)
     if db is not None and fast:
-        run, runs = load_sweep_sqlite(db, str(source), experiment)
-        sweep_dir = Path(run.sweep_dir) if run.sweep_dir else None
-        return Sweep(run.name, runs, sweep_dir, run.run_id, tracking_uri)
+        found, runs = load_sweep_sqlite(db, str(source), experiment)
+        sweep_dir = Path(found.sweep_dir) if found.sweep_dir else None
+        return Sweep(found.name, runs, sweep_dir, found.run_id, tracking_uri)
     client = client_for(tracking_uri)
     run = resolve_sweep_run(client, str(source), experiment)
     runs = load_sweep_runs(client, run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Final, TypedDict, cast
 
 import matplotlib
 import numpy as np
@@ -12,6 +13,7 @@ import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.typing import ColorType
 
 from analysis.spec import FigureSpec, Panel
 
@@ -20,23 +22,33 @@ PANEL_HEIGHT_IN = 3.4
 MAX_LEGEND_ENTRIES = 16
 DENSE_POINTS = 20
 # "best" searches every data point for a free spot: seconds on big sweeps
-LEGEND_LOC = "upper left"
+LEGEND_LOC: Final = "upper left"
 LINE_STYLES = {"solid": "-", "dash": "--", "dot": ":"}
 
 
+class _SeriesStyle(TypedDict, total=False):
+    """What every series passes to matplotlib: its label and, when fixed, its colour (without
+    one, matplotlib takes the next of its cycle)."""
+
+    label: str
+    color: ColorType
+
+
 def draw_panel(ax: Axes, panel: Panel) -> None:
-    colors: dict[str, str] = {}
+    # series whose names differ only in a trailing " (...)" share a colour
+    colors: dict[str, ColorType] = {}
     for series in panel.series:
         base = series.name.rsplit(" (", 1)[0]
         style = LINE_STYLES.get(series.dash, "-")
-        kwargs: dict[str, object] = {"label": series.name}
+        kwargs: _SeriesStyle = {"label": series.name}
         if series.color is not None:
             kwargs["color"] = series.color
         elif base in colors:
             kwargs["color"] = colors[base]
         if series.mode == "markers":
             artist = ax.scatter(series.x, series.y, s=24, **kwargs)
-            colors.setdefault(base, artist.get_facecolor()[0])
+            # an N×4 RGBA array at runtime (the stubs allow one colour too): row 0 is a colour
+            colors.setdefault(base, cast(ColorType, artist.get_facecolor()[0]))
             continue
         # dense curves (big sweeps): no markers, a band instead of error bars — clearer, and
         # matplotlib draws them several times faster

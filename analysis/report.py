@@ -135,13 +135,13 @@ def make_report(
         refs = [
             JobRef(
                 int(r["job_num"]),
-                labels[i],
+                label,
                 r["job_dir"],
                 r["run_id"],
                 sweep.tracking_uri,
                 downloads,
             )
-            for i, r in chosen.iterrows()
+            for label, (_, r) in zip(labels, chosen.iterrows(), strict=True)
         ]
         figures = [*sweep_figures(ok, shape), cdf_figure(refs), server_figure(refs)]
     if sweep.simulated:

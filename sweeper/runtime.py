@@ -12,15 +12,28 @@ from __future__ import annotations
 
 import atexit
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
 
+from launchers.config import ModelConfig, ServerConfig
 from launchers.gpus import GpuHolder
-from launchers.pool import ServerPool
+from launchers.pool import Lease, ServerPool
 from sweeper.tracking.sweep_run import SweepRun
+
+
+class Pool(Protocol):
+    """What a job asks of the server pool (`launchers.pool.ServerPool`; a fake in tests)."""
+
+    def acquire(self, model: ModelConfig, server: ServerConfig, log_dir: Path) -> Lease: ...
+
+    def server_alive(self) -> bool: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
 class Runtime:
-    pool: ServerPool = field(default_factory=ServerPool)
+    pool: Pool = field(default_factory=ServerPool)
     sweep: SweepRun = field(default_factory=SweepRun)
     gpus: GpuHolder = field(default_factory=GpuHolder)
 

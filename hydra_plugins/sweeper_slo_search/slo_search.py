@@ -14,6 +14,7 @@ overrides are the tags `slo_search.<i>.overrides`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
@@ -93,7 +94,7 @@ class SloSearchSweeper(Sweeper):
         for group in groups:
             label = " ".join(o for o in group if o.split("=", 1)[0] in varying) or "server"
             result = bisect(
-                lambda x, g=group, name=label: self._trial(g, x, name),
+                functools.partial(self._trial, group, label=label),
                 self.low,
                 self.high,
                 self.max_trials,
@@ -114,6 +115,7 @@ class SloSearchSweeper(Sweeper):
         validate_range(self.param, self.low, self.high, self.max_trials)
         percentiles = list(self.config.get("percentiles") or [])
         validate_slo(self.slo, percentiles)
+        assert self.hydra_context is not None  # set by setup
         parser = OverridesParser.create(config_loader=self.hydra_context.config_loader)
         lines = [f"{k}={v}" for k, v in self.params.items()] + list(arguments)
         overrides = parser.parse_overrides(lines)
@@ -132,6 +134,7 @@ class SloSearchSweeper(Sweeper):
 
     def _trial(self, group: Sequence[str], load: float, label: str) -> Trial:
         overrides = [*group, f"{self.param}={self._fmt(load)}"]
+        assert self.launcher is not None  # set by setup
         (ret,) = self.launcher.launch([overrides], initial_job_idx=self.job_idx)
         self.job_idx += 1
         if ret.status != JobStatus.COMPLETED:

@@ -18,8 +18,9 @@ SERVER_LOG = "server.log"
 ERROR_LOG = "error.log"
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call `write(tmp)` on a temp path beside `path`, then rename it into place."""
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Call `write(tmp)` on a temp path beside `path`, then rename it into place (what `write`
+    returns, say a byte count, is ignored)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)

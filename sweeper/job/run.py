@@ -15,7 +15,6 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from instruments.errors import SweeperError
-from launchers.pool import Lease
 from sweeper.job import jobdir, resume
 from sweeper.job.context import JobContext, config_hash
 from sweeper.job.outcome import Outcome
@@ -24,8 +23,7 @@ from sweeper.telemetry.watch import ServerWatch
 from sweeper.tracking.job_run import record_job
 
 if TYPE_CHECKING:
-    from launchers.pool import ServerPool
-    from sweeper.runtime import Runtime
+    from sweeper.runtime import Pool, Runtime
     from sweeper.schema import RunSpec
     from sweeper.tracking.sweep_run import SweepRun
 
@@ -62,7 +60,7 @@ def run_job(spec: RunSpec, ctx: JobContext, runtime: Runtime) -> dict[str, Any]:
     return outcome.summary
 
 
-def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome, pool: ServerPool) -> None:
+def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome, pool: Pool) -> None:
     """Drive the load against the leased server; nothing but the client runs in the loop."""
     from sweeper.client.frame import records_frame
     from sweeper.client.runner import run_benchmark
@@ -105,6 +103,15 @@ def finish(
     spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | None, sweep: SweepRun
 ) -> None:
     """Write the job dir, then track it, then tell the user."""
+    outcome.summary = {**outcome.summary, "sweeper": result_extras(spec, ctx, outcome)}
+    write_job_dir(ctx, outcome)
+    record_job(spec, ctx, outcome, parent_id, sweep)
+    sweep.job_finished(outcome.ok)
+    report(spec, ctx, outcome)
+
+
+def result_extras(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> dict[str, Any]:
+    """result.json's `sweeper` block: the client's extras plus how, where and on what it ran."""
     lease = outcome.lease
     extras = {
         **outcome.summary.get("sweeper", {}),
@@ -120,11 +127,7 @@ def finish(
     }
     if spec.gpus_per_job:
         extras["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES")
-    outcome.summary = {**outcome.summary, "sweeper": extras}
-    write_job_dir(ctx, outcome)
-    record_job(spec, ctx, outcome, parent_id, sweep)
-    sweep.job_finished(outcome.ok)
-    report(spec, ctx, outcome)
+    return extras
 
 
 def write_job_dir(ctx: JobContext, outcome: Outcome) -> None:
@@ -150,5 +153,5 @@ def report(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> None:
         print(result_block(outcome.summary, title), flush=True)
     if not outcome.ok:
         print(f"[sweeper] {where} {outcome.status}: {outcome.error}", file=sys.stderr, flush=True)
-    if isinstance(outcome.lease, Lease) and not outcome.lease.reused:
+    if outcome.lease is not None and not outcome.lease.reused:
         log.info("%s started server pid %s", where, outcome.lease.pid)

@@ -7,13 +7,14 @@ SQLite store from parallel jobs can find it locked; reads here retry like the tr
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sweeper.tracking.mlflow_client import TrackingError, is_locked, retry_locked
+from sweeper.tracking.mlflow_client import TrackingError, configure_http, is_locked, retry_locked
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -92,8 +93,6 @@ class History:
             return None
         from mlflow.tracking import MlflowClient
 
-        from sweeper.tracking.mlflow_client import configure_http
-
         configure_http(self.tracking.timeout_s)
         self._client = MlflowClient(tracking_uri=self.tracking.uri)
         client = self._client
@@ -114,8 +113,13 @@ class History:
         while True:
             page = self._call(
                 "search runs",
-                lambda t=token: client.search_runs(
-                    [exp], query, max_results=min(max_results, 1000), order_by=order, page_token=t
+                functools.partial(
+                    client.search_runs,
+                    [exp],
+                    query,
+                    max_results=min(max_results, 1000),
+                    order_by=order,
+                    page_token=token,
                 ),
             )
             runs.extend(page)

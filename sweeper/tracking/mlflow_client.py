@@ -98,11 +98,8 @@ class _RetryingClient:
 
 
 def configure_http(timeout_s: float) -> None:
-    _configure_http(timeout_s)
-
-
-def _configure_http(timeout_s: float) -> None:
-    # a dead tracking server must cost seconds, not minutes of retries
+    """A dead tracking server must cost seconds, not minutes of retries. Process-wide (MLflow
+    reads its environment); a value the user exported wins, else the first store's timeout."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout_s))))
 
@@ -123,7 +120,7 @@ class Tracker:
 
     def _mlflow(self) -> MlflowClient:
         if self._client is None:
-            _configure_http(self.cfg.timeout_s)
+            configure_http(self.cfg.timeout_s)
             if self.cfg.uri.startswith("sqlite:///"):
                 Path(self.cfg.uri.removeprefix("sqlite:///")).parent.mkdir(
                     parents=True, exist_ok=True
@@ -213,8 +210,8 @@ class _Guard:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
         if exc is None or not isinstance(exc, Exception):
-            return False
+            return
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TrackingError(f"MLflow ({self.uri}) could not {self.what}: {first[:300]}") from exc

@@ -20,7 +20,7 @@ _SKIP_SUFFIXES = ("_bucket", "_sum", "_count", "_created", "_info")
 def client_points(series: pd.DataFrame) -> Iterator[Point]:
     """The client's per-second series (index = second, one column per quantity)."""
     for column in series.columns:
-        for step, value in series[column].items():
+        for step, value in zip(series.index, series[column], strict=True):
             if isinstance(value, int | float) and math.isfinite(value):
                 yield Point(f"ts.{column}", int(step), float(value))
 
@@ -35,7 +35,7 @@ def server_points(scraped: pd.DataFrame) -> Iterator[Point]:
     frame = frame.assign(step=((frame["t_ns"] - t0) // 1_000_000_000).astype(int))
     per_sample = frame.groupby(["name", "step", "t_ns"], sort=True)["value"].sum()
     last = per_sample.groupby(level=["name", "step"]).last()
-    for (name, step), value in last.items():
+    for (name, step), value in zip(last.index, last, strict=True):
         if math.isfinite(value):
             short = str(name).removeprefix("vllm:").removesuffix("_total")
             yield Point(f"server.{short}", int(step), float(value))
