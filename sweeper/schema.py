@@ -206,9 +206,9 @@ def register() -> None:
     # conf/config.yaml's own schema
     store_schema(cs, "config", None, RunSpec)
     store_schema(cs, "model", None, ModelConfig)
-    for name, kind in server_kinds().items():
-        store_schema(cs, "server", name, kind.config)
-    for kind, dataset_node in DATASET_KINDS.items():
-        store_schema(cs, "dataset", kind, dataset_node)
+    for name, server_kind in server_kinds().items():
+        store_schema(cs, "server", name, server_kind.config)
+    for name, dataset_node in DATASET_KINDS.items():
+        store_schema(cs, "dataset", name, dataset_node)
     store_schema(cs, "load", None, LoadConfig)
     store_schema(cs, "tracking", None, TrackingConfig)
