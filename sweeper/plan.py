@@ -28,13 +28,12 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from instruments.errors import ConfigError
+from launchers.kinds import server_kind
 from launchers.pool import fingerprint
 from sweeper.job.context import config_hash, params
 from sweeper.tracking.history import History, SweepRecord
 from sweeper.tracking.mlflow_client import TrackingError
 
-# assumed seconds to start a server of each kind when planning (no history of starts is kept)
-START_S = {"sim": 2.0, "vllm": 120.0, "command": 30.0, "external": 0.0}
 # per-job overhead besides the benchmark itself (dataset, MLflow, job dir)
 JOB_OVERHEAD_S = 2.0
 _FLAGS = {"-m", "--multirun"}
@@ -76,7 +75,7 @@ class Plan:
             if job.skipped_by_resume:
                 continue
             if job.starts_server:
-                total += START_S.get(job.server_kind, 30.0)
+                total += server_kind(job.server_kind).expected_start_s
             if job.estimate_s is None:
                 unknown += 1
             else:

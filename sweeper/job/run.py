@@ -15,6 +15,7 @@ import traceback
 from typing import TYPE_CHECKING, Any
 
 from instruments.errors import SweeperError
+from launchers.kinds import server_kind
 from sweeper.job import jobdir, resume
 from sweeper.job.context import JobContext, config_hash
 from sweeper.job.outcome import Outcome
@@ -123,7 +124,7 @@ def result_extras(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> dict[str,
         "server_fingerprint": lease.fingerprint if lease else "",
         "server_pid": lease.pid if lease else None,
         "server_reused": lease.reused if lease else False,
-        "simulated": lease.simulated if lease else spec.server.kind == "sim",
+        "simulated": lease.simulated if lease else server_kind(spec.server.kind).simulated,
     }
     if spec.gpus_per_job:
         extras["cuda_visible_devices"] = os.environ.get("CUDA_VISIBLE_DEVICES")

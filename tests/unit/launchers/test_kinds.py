@@ -52,13 +52,6 @@ def test_each_kind_names_itself_and_its_config_the_same() -> None:
     assert [k for k, v in server_kinds().items() if v.simulated] == ["sim"]
 
 
-def test_expected_start_times_are_the_dry_runs() -> None:
-    """The dry run's per-kind start estimates (sweeper.plan.START_S) live on the kinds too."""
-    from sweeper.plan import START_S
-
-    assert {name: kind.expected_start_s for name, kind in server_kinds().items()} == START_S
-
-
 def test_unknown_kind_is_one_line_naming_the_key_and_the_known_ones() -> None:
     with pytest.raises(ConfigError) as err:
         check_server(MODEL, ServerConfig(kind="nope"))
