@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from sweeper.runtime import Runtime
-from tests.unit.client.fake_openai import FakeOpenAI
+from tests.unit.sweeper.client.fake_openai import FakeOpenAI
 from tests.unit.sweeper.job.fake_runtime import (
     FakePool,
     fake_openai_server,

@@ -24,7 +24,7 @@ from sweeper.job.context import JobContext
 from sweeper.runtime import Runtime
 from sweeper.schema import CONF_DIR, RunSpec, register
 from sweeper.tracking.sweep_run import RUN_ID_ENV, SweepRun
-from tests.unit.client.fake_openai import FakeBehaviour, FakeOpenAI
+from tests.unit.sweeper.client.fake_openai import FakeBehaviour, FakeOpenAI
 
 # resolvers Hydra registers process-wide when it composes (hydra.core.utils.setup_globals)
 HYDRA_RESOLVERS = ("now", "hydra", "python_version")

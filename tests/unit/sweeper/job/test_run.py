@@ -16,7 +16,7 @@ from sweeper.job import jobdir
 from sweeper.job.context import config_hash
 from sweeper.job.run import run_job
 from sweeper.runtime import Runtime
-from tests.unit.client.fake_openai import FakeOpenAI
+from tests.unit.sweeper.client.fake_openai import FakeOpenAI
 from tests.unit.sweeper.job.fake_runtime import FakePool, compose_job, job_context
 
 OVERRIDES = ["num_prompts=6", "concurrency=2", "tracking=none", "server.metrics_interval_s=0"]

@@ -97,7 +97,7 @@ def test_every_load_yaml_schedule_is_registered() -> None:
 
     from sweeper.client.schedules import SCHEDULES
 
-    conf = Path(__file__).resolve().parents[3] / "conf" / "load"
+    conf = Path(__file__).resolve().parents[4] / "conf" / "load"
     used = {OmegaConf.load(p).get("schedule", "rate") for p in conf.glob("*.yaml")}
     assert used <= set(SCHEDULES.names()) == {"rate", "trace"}
 

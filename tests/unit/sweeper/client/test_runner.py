@@ -14,7 +14,7 @@ from sweeper.client.benchmark_run import BenchmarkRun
 from sweeper.client.config import LoadConfig
 from sweeper.client.runner import run_benchmark
 from sweeper.records import RequestSpec
-from tests.unit.client.fake_openai import FakeBehaviour, FakeOpenAI
+from tests.unit.sweeper.client.fake_openai import FakeBehaviour, FakeOpenAI
 
 
 def specs(n: int, out: int = 5) -> list[RequestSpec]:

@@ -18,7 +18,7 @@ from sweeper.client.config import LoadConfig
 from sweeper.client.runner import run_benchmark
 from sweeper.client.session import open_session
 from sweeper.records import RequestSpec
-from tests.unit.client.fake_openai import FakeBehaviour, FakeOpenAI
+from tests.unit.sweeper.client.fake_openai import FakeBehaviour, FakeOpenAI
 
 MS = 1_000_000
 

@@ -14,7 +14,7 @@ from instruments.options import HELP
 from sweeper.datasets import DATASET_KINDS, DatasetConfig, sample
 from sweeper.datasets.kinds.random import RandomDatasetConfig
 
-CONF = Path(__file__).resolve().parents[3] / "conf" / "dataset"
+CONF = Path(__file__).resolve().parents[4] / "conf" / "dataset"
 
 
 def test_every_dataset_yaml_is_a_registered_kind_and_vice_versa() -> None:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from sweeper.job.console import result_block
-from tests.unit.test_console import summary
+from tests.unit.sweeper.job.test_console import summary
 
 
 def test_feature_lines_only_when_present() -> None:
