@@ -69,7 +69,7 @@ def _violation(value: Any, meta: Any) -> str | None:
     if not isinstance(value, int | float) or isinstance(value, bool):
         return None
     if isinstance(value, float) and math.isnan(value):
-        return "must be a number, got nan"
+        return "must be a number"
     for name, ok, words in (
         ("ge", lambda v, b: v >= b, ">="),
         ("gt", lambda v, b: v > b, ">"),
