@@ -79,7 +79,7 @@ def single_run_sweeps(args: list[str]) -> list[str]:
     if "-m" in args or "--multirun" in args:
         return []
     parsed = OverridesParser.create().parse_overrides([a for a in args if a not in PLAN_FLAGS])
-    return [o.input_line for o in parsed if o.is_sweep_override()]
+    return [o.input_line or o.key_or_group for o in parsed if o.is_sweep_override()]
 
 
 def plan_or_fail(line: int, shown: str, args: list[str]) -> Plan:
