@@ -20,8 +20,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass
@@ -33,8 +31,9 @@ from numpy import median
 from prometheus_client.parser import text_string_to_metric_families
 
 from sweeper.datasets.tokenizer import ESTIMATE_WORDS
-from tests.benchmarks.sim_process import ground_truth
 from tests.helpers.cli import Sweep
+from tests.helpers.processes import run_captured
+from tests.helpers.sim import ground_truth
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = "tiny-random"
@@ -98,20 +97,11 @@ def reset_prefix_cache(base_url: str) -> None:
 
 
 def run_group(argv: list[str], env: dict[str, str], cwd: Path, timeout: float) -> str:
-    """Run in a new process group; the whole group is killed on timeout or error."""
-    proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        out, _ = proc.communicate(timeout=timeout)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    if proc.returncode != 0:
-        raise AssertionError(f"{argv[:4]} exited with {proc.returncode}:\n{out[-4000:]}")
-    return out
+    """Run in a new process group (stopped and reaped on timeout or error); its output."""
+    done = run_captured(argv, timeout=timeout, cwd=cwd, env=env, merge_stderr=True)
+    if done.returncode != 0:
+        raise AssertionError(f"{argv[:4]} exited with {done.returncode}:\n{done.stdout[-4000:]}")
+    return done.stdout
 
 
 @dataclass

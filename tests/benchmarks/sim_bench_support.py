@@ -1,5 +1,6 @@
-"""Simulator benchmarks' helpers: start the simulator (own process group, always reaped) and a
-minimal closed-loop aiohttp load driver (the real client lives in sweeper/client)."""
+"""Simulator benchmarks' helpers: CPU placement, a timer-lateness probe and a minimal
+closed-loop aiohttp load driver (the real client lives in sweeper/client; the simulator is
+started by tests.helpers.sim)."""
 
 from __future__ import annotations
 
@@ -18,10 +19,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.benchmarks.sim_process import running_sim
-
-# the simulator under test, started by sweeper's own process machinery
-sim_server = running_sim
+from tests.helpers.processes import Spawned
 
 
 def get_json(url: str) -> Any:
@@ -62,20 +60,17 @@ asyncio.run(main(int(float(sys.argv[1]) * 1e9), int(float(sys.argv[2]) * 1e6)))
 def timer_floor(duration_s: float, period_ms: float = 5.0) -> Iterator[dict[str, float]]:
     """Measures, in a separate process and while the body runs, how late an idle asyncio loop's
     timers fire on this machine (percentiles in ms, filled in at exit)."""
-    probe = subprocess.Popen(
-        [sys.executable, "-c", _FLOOR_PROBE, str(duration_s), str(period_ms)],
-        stdout=subprocess.PIPE,
-        start_new_session=True,
-    )
+    argv = [sys.executable, "-c", _FLOOR_PROBE, str(duration_s), str(period_ms)]
     figures: dict[str, float] = {}
-    try:
-        yield figures
-    finally:
-        out, _ = probe.communicate(timeout=duration_s + 30)
-        late = sorted(json.loads(out))
-        for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
-            figures[name] = late[min(len(late) - 1, int(q * len(late)))] / 1e6
-        figures["max"] = late[-1] / 1e6
+    with Spawned(argv, stdout=subprocess.PIPE) as probe:
+        try:
+            yield figures
+        finally:
+            out, _ = probe.proc.communicate(timeout=duration_s + 30)
+            late = sorted(json.loads(out))
+            for name, q in (("p50", 0.5), ("p90", 0.9), ("p99", 0.99)):
+                figures[name] = late[min(len(late) - 1, int(q * len(late)))] / 1e6
+            figures["max"] = late[-1] / 1e6
 
 
 def split_cpus() -> tuple[set[int], int] | None:

@@ -26,7 +26,7 @@ from sweeper.datasets import sample
 from sweeper.datasets.kinds.random import RandomDatasetConfig
 from sweeper.metrics import summarize
 from sweeper.schema import SloConfig
-from tests.benchmarks.sim_process import ground_truth, running_sim
+from tests.helpers.sim import ground_truth, running_sim
 
 pytestmark = pytest.mark.benchmark
 
@@ -75,11 +75,11 @@ def fidelity_row(base_url: str, concurrency: int, num: int, workers: int = 1) ->
 
 def test_fidelity_against_sim_ground_truth() -> None:
     rows = []
-    with running_sim("--profile", "fast") as base_url:
+    with running_sim("--profile", "fast") as sim:
         # one short run first: imports and connection set-up out of the figures
-        fidelity_row(base_url, 4, 16)
+        fidelity_row(sim.base, 4, 16)
         for concurrency, num, workers in CASES:
-            rows.append(fidelity_row(base_url, concurrency, num, workers))
+            rows.append(fidelity_row(sim.base, concurrency, num, workers))
     print("\nclient fidelity vs simulator ground truth (|measured - true|, ms)")
     print(
         f"{'conc':>5} {'wk':>2} {'reqs':>5} {'TTFT med':>9} {'TTFT p99':>9}"

@@ -18,7 +18,7 @@ from sweeper.datasets import sample
 from sweeper.datasets.kinds.random import RandomDatasetConfig
 from sweeper.metrics import summarize
 from sweeper.schema import SloConfig
-from tests.benchmarks.sim_process import running_sim
+from tests.helpers.sim import running_sim
 
 pytestmark = pytest.mark.benchmark
 
@@ -28,11 +28,11 @@ NUM = 2000
 
 def test_poisson_rate_accuracy() -> None:
     rows = []
-    with running_sim("--profile", "fast") as base_url:
+    with running_sim("--profile", "fast") as sim:
         specs = sample(RandomDatasetConfig(input_len=32, output_len=16, seed=2), NUM, None)
         for rate in RATES:
             load = LoadConfig(request_rate=rate, num_prompts=NUM, seed=11, progress=False)
-            run = asyncio.run(run_benchmark(base_url, "sim-model", specs, load))
+            run = asyncio.run(run_benchmark(sim.base, "sim-model", specs, load))
             s = summarize(run, SloConfig(), [50, 99])
             x = s["sweeper"]
             sends = np.array(sorted(r.t_send_ns for r in run.records))

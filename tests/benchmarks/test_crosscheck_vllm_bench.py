@@ -70,7 +70,7 @@ from tests.benchmarks.crosscheck_support import (
     write_shim,
 )
 from tests.benchmarks.sim_bench_support import cpus_apart, pinned, split_cpus
-from tests.benchmarks.sim_process import running_sim
+from tests.helpers.sim import running_sim
 
 pytestmark = pytest.mark.benchmark
 
@@ -129,8 +129,8 @@ def test_crosscheck_on_the_simulator(shim: Path, tiny_model: ModelConfig, tmp_pa
     with cpus_apart() as pin, running_sim(
         "--profile", "default", "--served-model-name", "tiny-random",
         "--tokenizer", tiny_model.tokenizer, *pin,
-    ) as base_url:  # fmt: skip
-        cells = run_cases("sim", base_url, tiny_model, SIM_CASES, shim, tmp_path, (16, 128), True,
+    ) as sim:  # fmt: skip
+        cells = run_cases("sim", sim.base, tiny_model, SIM_CASES, shim, tmp_path, (16, 128), True,
                           SIM_REPEATS)  # fmt: skip
     report(f"simulator (profile default, simulated timings; {cpus_note()})", cells)
 

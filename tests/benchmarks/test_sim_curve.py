@@ -8,7 +8,8 @@ import asyncio
 
 import pytest
 
-from tests.benchmarks.sim_bench_support import closed_loop, get_json, sim_server
+from tests.benchmarks.sim_bench_support import closed_loop, get_json
+from tests.helpers.sim import running_sim
 
 CONCURRENCY = (1, 8, 32, 128, 512)
 INPUT_LEN, OUTPUT_LEN = 256, 128
@@ -32,7 +33,8 @@ def requests_for(concurrency: int) -> int:
 )
 def test_default_profile_curve(label: str, extra: list[str]) -> None:
     rows = []
-    with sim_server("--profile", "default", *extra) as base:
+    with running_sim("--profile", "default", *extra) as sim:
+        base = sim.base
         for concurrency in CONCURRENCY:
             before = get_json(base + "/sim/stats")["preemptions"]
             result = asyncio.run(

@@ -17,9 +17,9 @@ from tests.benchmarks.sim_bench_support import (
     get_json,
     load_average,
     post,
-    sim_server,
     timer_floor,
 )
+from tests.helpers.sim import running_sim
 
 STREAMS = 2000
 BURST_S = 3.0
@@ -44,7 +44,8 @@ def test_step_lateness_2000_streams(
 
 
 def run_case(label: str, extra: list[str], requests: int, output_len: int) -> None:
-    with sim_server("--profile", "fast", *extra) as base:
+    with running_sim("--profile", "fast", *extra) as sim:
+        base = sim.base
         post(base + "/sim/stats/reset")
         start = get_json(base + "/sim/stats")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import psutil
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.helpers.processes import run_captured
 
 
 @dataclass
@@ -38,10 +38,7 @@ class Sweep:
     def run(self, *overrides: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("SWEEPER_SWEEP_RUN_ID", None)
-        return subprocess.run(
-            self.args(*overrides), cwd=REPO, env=env, capture_output=True, text=True,
-            timeout=timeout, start_new_session=True,
-        )  # fmt: skip
+        return run_captured(self.args(*overrides), env=env, timeout=timeout)
 
     def results(self) -> list[dict]:
         dirs = sorted(

@@ -12,12 +12,11 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("port", type=int)
     ap.add_argument("--child", action="store_true")
@@ -26,19 +25,11 @@ def main() -> None:
     ap.add_argument("--ignore-sigterm", action="store_true")
     ap.add_argument("--pidfile")
     ap.add_argument("--model", default="toy")
-    args = ap.parse_args()
-    print(f"toy server argv={sys.argv[1:]}", flush=True)
-    if args.exit_at_once:
-        print("toy server: fatal: bad argument --exit-at-once", flush=True)
-        sys.exit(3)
-    if args.ignore_sigterm:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    pids = []
-    if args.child:
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
-        pids.append(child.pid)
-    if args.pidfile:
-        Path(args.pidfile).write_text(json.dumps(pids))
+    return ap.parse_args()
+
+
+def handler_class(args: argparse.Namespace) -> type[BaseHTTPRequestHandler]:
+    """/health (503 with --never-healthy), /v1/models, and a prefix-cache reset counter."""
     resets = {"n": 0}
 
     class Handler(BaseHTTPRequestHandler):
@@ -70,12 +61,26 @@ def main() -> None:
             else:
                 self._send(404, {})
 
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    return Handler
+
+
+def main() -> None:
+    args = parse_args()
+    print(f"toy server argv={sys.argv[1:]}", flush=True)
+    if args.exit_at_once:
+        print("toy server: fatal: bad argument --exit-at-once", flush=True)
+        sys.exit(3)
+    if args.ignore_sigterm:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    pids = []
+    if args.child:
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
+        pids.append(child.pid)
+    if args.pidfile:
+        Path(args.pidfile).write_text(json.dumps(pids))
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_class(args))
     print("toy server ready", flush=True)
-    try:
-        server.serve_forever()
-    finally:
-        time.sleep(0)
+    server.serve_forever()
 
 
 if __name__ == "__main__":

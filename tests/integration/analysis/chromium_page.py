@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.helpers.processes import stop_group
+from tests.helpers.processes import Spawned
 
 CHROMIUM_FLAGS = (
     "--headless",
@@ -43,25 +43,20 @@ def chromium_binary() -> str | None:
 
 @contextlib.contextmanager
 def chromium(binary: str) -> Iterator[str]:
-    """Start Chromium; yield its browser DevTools websocket URL; kill its process group."""
+    """Start Chromium; yield its browser DevTools websocket URL; reap its process group."""
     with tempfile.TemporaryDirectory(prefix="sweeper-chromium-") as profile:
-        proc = subprocess.Popen(
-            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
+        argv = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"]
+        with Spawned(
+            argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, grace_s=10
+        ) as browser:
             port_file = Path(profile) / "DevToolsActivePort"
             deadline = time.monotonic() + 30
             while not (port_file.is_file() and len(port_file.read_text().splitlines()) >= 2):
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"chromium did not start (exit {proc.poll()})")
+                if browser.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"chromium did not start (exit {browser.proc.poll()})")
                 time.sleep(0.05)
             port = port_file.read_text().splitlines()[0]
             yield f"http://127.0.0.1:{port}"
-        finally:
-            stop_group(proc, grace_s=10)
 
 
 class DevTools:

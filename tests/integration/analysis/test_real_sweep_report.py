@@ -4,7 +4,6 @@ the right curves and points."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from analysis.frame import SOURCE_COLUMNS
 from analysis.loader import Sweep, load_sweep
 from analysis.report import Report, make_report
 from analysis.sync import sync_sweep_dirs
-from tests.helpers.processes import stop_group
+from tests.helpers.processes import run_captured
 
 REPO = Path(__file__).resolve().parents[3]
 NUM_PROMPTS = 8
@@ -33,21 +32,9 @@ def run_sweep(sweep_dir: Path) -> None:
         f"num_prompts={NUM_PROMPTS}",
         f"hydra.sweep.dir={sweep_dir}",
     ]
-    proc = subprocess.Popen(
-        argv,
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    out = ""
-    try:
-        out, _ = proc.communicate(timeout=240)
-    finally:
-        # SIGTERM first: sweeper stops its servers (they run in their own sessions)
-        stop_group(proc)
-    assert proc.returncode == 0, out[-3000:]
+    # a timeout reaps it SIGTERM first: sweeper stops its servers (they run in their own sessions)
+    done = run_captured(argv, timeout=240, merge_stderr=True)
+    assert done.returncode == 0, done.stdout[-3000:]
 
 
 @pytest.fixture(scope="module")

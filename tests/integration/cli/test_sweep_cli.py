@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 
 from launchers.process import free_port
 from tests.helpers.cli import Sweep, sim_processes
+from tests.helpers.processes import Spawned
 
 
 def test_three_point_sweep_one_server_three_tracked_jobs(tmp_path: Path) -> None:
@@ -75,15 +76,8 @@ def test_dead_external_server_is_one_line_error(tmp_path: Path) -> None:
 def test_sigint_mid_sweep_stops_server_and_marks_sweep_killed(tmp_path: Path) -> None:
     sweep = Sweep(tmp_path)
     args = sweep.args("-m", "concurrency=1,2", "num_prompts=20000", "server.profile=fast")
-    proc = subprocess.Popen(
-        args,
-        cwd=Path(__file__).resolve().parents[3],
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
+    with Spawned(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as sweeper:
+        proc = sweeper.proc
         deadline = time.monotonic() + 60
         while not sim_processes(str(tmp_path)) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -94,10 +88,6 @@ def test_sigint_mid_sweep_stops_server_and_marks_sweep_killed(tmp_path: Path) ->
         t0 = time.monotonic()
         out, _ = proc.communicate(timeout=15)
         assert time.monotonic() - t0 < 15
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 130, out[-2000:]
     psutil.wait_procs(servers, timeout=5)
     assert not sim_processes(str(tmp_path)), "simulator left running"

@@ -14,7 +14,7 @@ from sweeper.datasets import sample
 from sweeper.datasets.kinds.random import RandomDatasetConfig
 from sweeper.metrics import summarize
 from sweeper.schema import SloConfig
-from tests.benchmarks.sim_process import ground_truth, running_sim
+from tests.helpers.sim import ground_truth, running_sim
 
 
 def specs(n: int, out: int) -> list:
@@ -22,10 +22,10 @@ def specs(n: int, out: int) -> list:
 
 
 def test_multi_token_chunks_match_ground_truth() -> None:
-    with running_sim("--profile", "fast", "--tokens-per-chunk", "3") as url:
+    with running_sim("--profile", "fast", "--tokens-per-chunk", "3") as sim:
         load = LoadConfig(concurrency=8, progress=False)
-        run = asyncio.run(run_benchmark(url, "sim-model", specs(30, 10), load))
-        truth = ground_truth(url)
+        run = asyncio.run(run_benchmark(sim.base, "sim-model", specs(30, 10), load))
+        truth = ground_truth(sim.base)
     assert len(run.records) == 30
     for r in run.records:
         t = truth[r.request_id]
@@ -41,10 +41,10 @@ def test_multi_token_chunks_match_ground_truth() -> None:
 
 
 def test_chat_first_token_is_the_first_content_chunk() -> None:
-    with running_sim("--profile", "fast") as url:
+    with running_sim("--profile", "fast") as sim:
         load = LoadConfig(concurrency=4, backend="openai-chat", progress=False)
-        run = asyncio.run(run_benchmark(url, "sim-model", specs(8, 5), load))
-        truth = ground_truth(url)
+        run = asyncio.run(run_benchmark(sim.base, "sim-model", specs(8, 5), load))
+        truth = ground_truth(sim.base)
     for r in run.records:
         t = truth[r.request_id]
         assert r.success and r.output_len == 5 and len(r.chunk_times_ns) == len(t["chunk_ns"])
@@ -55,10 +55,10 @@ def test_faults_are_counted_by_reason() -> None:
     with running_sim(
         "--profile", "fast", "--fail-500-rate", "0.2", "--fail-429-rate", "0.1",
         "--cut-stream-rate", "0.2", "--seed", "3",
-    ) as url:  # fmt: skip
+    ) as sim:  # fmt: skip
         load = LoadConfig(concurrency=8, progress=False)
-        run = asyncio.run(run_benchmark(url, "sim-model", specs(60, 12), load))
-        truth = ground_truth(url)
+        run = asyncio.run(run_benchmark(sim.base, "sim-model", specs(60, 12), load))
+        truth = ground_truth(sim.base)
     faults = Counter(
         (t["fault"] or "").split("_after")[0] for rid, t in truth.items()
         if rid.startswith(run.records[0].request_id.split("-")[0])

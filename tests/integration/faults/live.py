@@ -8,30 +8,34 @@ import subprocess
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.helpers.cli import REPO, Sweep
+from tests.helpers.cli import Sweep
+from tests.helpers.processes import Spawned
+
+
+def cli_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a `python -m sweeper` run: ours, unbuffered, outside any sweep."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    full_env.pop("SWEEPER_SWEEP_RUN_ID", None)
+    return full_env
 
 
 class LiveRun:
-    """`python -m sweeper ...` in its own session; stdout+stderr read line by line."""
+    """`python -m sweeper ...` in its own process group; stdout+stderr read line by line."""
 
     def __init__(self, sweep: Sweep, *overrides: str, env: dict[str, str] | None = None) -> None:
-        full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        full_env.pop("SWEEPER_SWEEP_RUN_ID", None)
         self.t0 = time.monotonic()
-        self.proc = subprocess.Popen(
+        self.spawned = Spawned(
             sweep.args(*overrides),
-            cwd=REPO,
-            env=full_env,
-            stdin=subprocess.DEVNULL,
+            env=cli_env(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
         )
+        self.proc = self.spawned.proc
         self.lines: list[tuple[float, str]] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -53,21 +57,19 @@ class LiveRun:
         try:
             code = self.proc.wait(timeout)
         finally:
-            self.kill()
-        self._reader.join(5)
+            self.reap()
         return code
 
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+    def reap(self) -> None:
+        """Stop and reap its process group (see tests.helpers.processes), then the reader."""
+        self.spawned.reap()
+        self._reader.join(5)
 
     def __enter__(self) -> LiveRun:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.kill()
-        self._reader.join(5)
+        self.reap()
 
 
 def wait_for(predicate: Any, timeout: float, what: str) -> None:
@@ -108,27 +110,21 @@ def run_all(
 ) -> dict[str, Done]:
     """Start every `python -m sweeper` run at once (the suite's time goes to waiting: timeouts,
     server starts), then wait for each; all are reaped whatever happens."""
-    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    full_env.pop("SWEEPER_SWEEP_RUN_ID", None)
-    started = {}
-    for name, (sweep, overrides) in runs.items():
-        proc = subprocess.Popen(
-            sweep.args(*overrides), cwd=REPO, env=full_env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-        )  # fmt: skip
-        started[name] = (sweep, proc, time.monotonic())
+    started: dict[str, tuple[Sweep, Spawned, float]] = {}
 
     def finish(name: str) -> Done:
-        sweep, proc, t0 = started[name]
-        out, err = proc.communicate(timeout=timeout)
-        return Done(sweep, proc.returncode, out, err, time.monotonic() - t0)
+        sweep, child, t0 = started[name]
+        out, err = child.proc.communicate(timeout=timeout)
+        return Done(sweep, child.proc.returncode, out, err, time.monotonic() - t0)
 
-    try:
+    with ExitStack() as reap_all:
+        for name, (sweep, overrides) in runs.items():
+            child = Spawned(
+                sweep.args(*overrides), env=cli_env(env),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            )  # fmt: skip
+            reap_all.enter_context(child)
+            started[name] = (sweep, child, time.monotonic())
         with ThreadPoolExecutor(len(started)) as pool:
             futures = {name: pool.submit(finish, name) for name in started}
             return {name: f.result() for name, f in futures.items()}
-    finally:
-        for _, proc, _ in started.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
-from tests.helpers.cli import REPO
+from tests.helpers.processes import REPO, Spawned
 from tests.integration.faults.conftest import RecordRow
 from tests.integration.faults.live import wait_for
 
@@ -39,18 +38,11 @@ def test_job_killed_mid_write_leaves_previous_complete_file(
     result.write_text(json.dumps(before))
     flag = tmp_path / "halfway"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", WRITER, str(result), str(flag)], cwd=REPO, env=env,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
+    with Spawned([sys.executable, "-c", WRITER, str(result), str(flag)], env=env) as writer:
+        proc = writer.proc
         wait_for(lambda: flag.exists() or proc.poll() is not None, 30, "the writer to be halfway")
         assert proc.poll() is None, "the writer died before it was halfway"
         proc.send_signal(signal.SIGKILL)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
     after = json.loads(result.read_text())
     temps = sorted(p.name for p in result.parent.iterdir() if p.name != "result.json")
     fault_row(

@@ -5,15 +5,17 @@ All runs start at once (module fixture) so the suite pays the CLI's start-up cos
 
 from __future__ import annotations
 
-import os
 import subprocess
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.helpers.cli import REPO, Sweep
+from tests.helpers.cli import Sweep
+from tests.helpers.processes import Spawned
 from tests.integration.faults.conftest import RecordRow
+from tests.integration.faults.live import cli_env
 
 
 @dataclass
@@ -72,26 +74,17 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Ran]:
     (data / "corrupt.json").write_text(
         '[\n  {"conversations": [{"from": "human", "value": "hi"},\n  {"from": "gpt", "value": '
     )
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("SWEEPER_SWEEP_RUN_ID", None)
     started = {}
-    for name, case in cases(data).items():
-        root = tmp_path_factory.mktemp(name)
-        args = Sweep(root).args(*case.overrides, "tracking=none", "server.profile=fast")
-        proc = subprocess.Popen(
-            args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            start_new_session=True,
-        )  # fmt: skip
-        started[name] = (case, root, proc)
     out = {}
-    for name, (case, root, proc) in started.items():
-        try:
-            stdout, stderr = proc.communicate(timeout=120)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        out[name] = Ran(case, root, proc.returncode, stdout, stderr)
+    with ExitStack() as reap_all:
+        for name, case in cases(data).items():
+            root = tmp_path_factory.mktemp(name)
+            args = Sweep(root).args(*case.overrides, "tracking=none", "server.profile=fast")
+            child = Spawned(args, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            started[name] = (case, root, reap_all.enter_context(child))
+        for name, (case, root, child) in started.items():
+            stdout, stderr = child.proc.communicate(timeout=120)
+            out[name] = Ran(case, root, child.proc.returncode, stdout, stderr)
     return out
 
 

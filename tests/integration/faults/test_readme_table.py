@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.helpers.cli import REPO
+from tests.helpers.processes import REPO
 from tests.integration.faults.report import EXPECTED, markdown
 
 

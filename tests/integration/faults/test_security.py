@@ -4,7 +4,6 @@ started servers listen on 127.0.0.1 unless told otherwise."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import uuid
 from dataclasses import fields
@@ -16,7 +15,8 @@ from launchers.config import ModelConfig, ServerConfig
 from launchers.kinds.command import CommandServerConfig
 from launchers.kinds.sim import SimKind, SimServerConfig
 from launchers.kinds.vllm import VllmServerConfig
-from tests.helpers.cli import REPO, Sweep
+from tests.helpers.cli import Sweep
+from tests.helpers.processes import run_captured
 from tests.integration.faults.conftest import RecordRow
 from tests.integration.faults.live import job_dirs, read_result
 
@@ -45,10 +45,7 @@ def test_api_key_from_env_is_sent_but_stored_nowhere(tmp_path: Path, fault_row: 
         # a user handing the key to the server through its environment, by interpolation
         f"+server.env.HF_TOKEN=${{oc.env:{KEY_ENV}}}",
     )  # fmt: skip
-    proc = subprocess.run(
-        args, cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
-        start_new_session=True,
-    )  # fmt: skip
+    proc = run_captured(args, env=env, timeout=180)
     results = [read_result(d) for d in job_dirs(sweep.sweep_dir)]
     leaked = files_containing(tmp_path, key.encode())
     in_output = key in proc.stdout + proc.stderr

@@ -68,7 +68,7 @@ def signalled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Signalled]:
         return out
     finally:
         for run in runs.values():
-            run.kill()
+            run.reap()
 
 
 def job_files_intact(sweep: Sweep) -> tuple[dict, list[str]]:

@@ -16,7 +16,8 @@ import pytest
 from mlflow.tracking import MlflowClient
 
 from launchers.process import free_port
-from tests.helpers.cli import REPO, Sweep
+from tests.helpers.cli import Sweep
+from tests.helpers.processes import REPO, Spawned
 from tests.integration.faults.conftest import RecordRow
 from tests.integration.faults.live import LiveRun, job_dirs, read_result
 
@@ -70,7 +71,7 @@ def mlflow_down(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         }
     finally:
         for run in runs.values():
-            run.kill()
+            run.reap()
         silent.close()
 
 
@@ -127,23 +128,18 @@ def test_mlflow_silent_costs_the_tracking_timeout_not_minutes(
     assert delay < 15
 
 
-def analysis(*args: str, cwd: Path) -> subprocess.Popen[str]:
+def analysis(*args: str, cwd: Path) -> Spawned:
     # cwd is a temp dir (MLflow may write ./mlruns); PYTHONPATH keeps this checkout's code
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.Popen(
+    return Spawned(
         [sys.executable, "-m", "analysis", *args], cwd=cwd, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True, start_new_session=True,
+        stderr=subprocess.PIPE,
     )  # fmt: skip
 
 
-def finish(proc: subprocess.Popen[str]) -> subprocess.CompletedProcess[str]:
-    try:
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+def finish(child: Spawned) -> subprocess.CompletedProcess[str]:
+    out, err = child.proc.communicate(timeout=120)
+    return subprocess.CompletedProcess(child.argv, child.proc.returncode, out, err)
 
 
 def test_analysis_reads_job_dirs_and_sync_pushes_them_later(
@@ -151,9 +147,13 @@ def test_analysis_reads_job_dirs_and_sync_pushes_them_later(
 ) -> None:
     sweep = dead_mlflow.sweep
     uri = f"sqlite:///{tmp_path}/later.db"
-    export = analysis("export", str(tmp_path / "runs.csv"), "--dirs", str(sweep.root), cwd=tmp_path)
-    sync = analysis("sync", str(sweep.sweep_dir), "--tracking-uri", uri, cwd=tmp_path)
-    exported, synced = finish(export), finish(sync)
+    with (
+        analysis(
+            "export", str(tmp_path / "runs.csv"), "--dirs", str(sweep.root), cwd=tmp_path
+        ) as export,
+        analysis("sync", str(sweep.sweep_dir), "--tracking-uri", uri, cwd=tmp_path) as sync,
+    ):
+        exported, synced = finish(export), finish(sync)
     frame = pd.read_csv(tmp_path / "runs.csv") if exported.returncode == 0 else pd.DataFrame()
     jobs = []
     if synced.returncode == 0:

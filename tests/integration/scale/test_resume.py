@@ -10,7 +10,8 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from tests.helpers.cli import REPO, Sweep
+from tests.helpers.cli import Sweep
+from tests.helpers.processes import Spawned, run_captured
 
 
 class SharedStoreSweep(Sweep):
@@ -34,12 +35,8 @@ def _job_runs(client: MlflowClient, exp_id: str, parent_id: str) -> list:
 def test_killed_sweep_resumed_reruns_only_unfinished_points(tmp_path: Path) -> None:
     first = SharedStoreSweep(tmp_path / "a")
     first.store = tmp_path
-    proc = subprocess.Popen(
-        first.args(*GRID),
-        cwd=REPO, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    try:
+    with Spawned(first.args(*GRID), stdout=subprocess.PIPE, stderr=subprocess.STDOUT) as sweep:
+        proc = sweep.proc
         deadline = time.monotonic() + 120
         # job 2's dir appears once job 1 is finished and tracked
         while not (first.sweep_dir / "2").exists() and time.monotonic() < deadline:
@@ -48,10 +45,6 @@ def test_killed_sweep_resumed_reruns_only_unfinished_points(tmp_path: Path) -> N
         time.sleep(1.0)  # job 2 is mid-benchmark (30 prompts at 10 req/s)
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
     assert proc.returncode == 130, out[-2000:]
 
     uri = f"sqlite:///{tmp_path}/mlflow.db"
@@ -72,10 +65,7 @@ def test_killed_sweep_resumed_reruns_only_unfinished_points(tmp_path: Path) -> N
 
     second = SharedStoreSweep(tmp_path / "b")
     second.store = tmp_path
-    proc2 = subprocess.run(
-        second.args(*GRID, "resume=true"),
-        cwd=REPO, capture_output=True, text=True, timeout=300, start_new_session=True,
-    )  # fmt: skip
+    proc2 = run_captured(second.args(*GRID, "resume=true"), timeout=300)
     assert proc2.returncode == 0, proc2.stderr[-3000:]
     skipped = [line for line in proc2.stdout.splitlines() if "skipped (resume)" in line]
     assert len(skipped) == 1 and skipped[0].startswith("[sweeper] job 0 skipped (resume)")

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.sim.sim_harness import SimProcess, run_sim
+from tests.helpers.sim import SimProcess, running_sim
 
 
 @pytest.fixture
 def fast_sim(tmp_path: Path) -> Iterator[SimProcess]:
-    with run_sim(tmp_path, "--profile", "fast", "--served-model-name", "sim-test") as sim:
+    with running_sim(
+        "--profile", "fast", "--served-model-name", "sim-test", log_dir=tmp_path
+    ) as sim:
         yield sim

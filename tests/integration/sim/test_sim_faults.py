@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.integration.sim.sim_harness import run_sim
+from tests.helpers.sim import running_sim
 from tests.integration.sim.sse_client import Received, stream
 
 BODY = {"prompt": "a b c d", "max_tokens": 20, "ignore_eos": True, "stream": True}
@@ -25,7 +25,7 @@ async def _send(base: str, n: int, body: dict = BODY) -> list[Received]:
 
 def test_error_rates(tmp_path: Path) -> None:
     args = ("--profile", "fast", "--fail-500-rate", "0.3", "--fail-429-rate", "0.3", "--seed", "1")
-    with run_sim(tmp_path, *args) as sim:
+    with running_sim(*args, log_dir=tmp_path) as sim:
         got = asyncio.run(_send(sim.base, 200))
         truth = {r["request_id"]: r for r in json.loads(sim.get("/sim/requests")[1])}
     statuses = [g.status for g in got]
@@ -49,7 +49,7 @@ def test_cut_streams_and_stalls(tmp_path: Path) -> None:
         "--stall-s",
         "0.3",
     )
-    with run_sim(tmp_path, *args) as sim:
+    with running_sim(*args, log_dir=tmp_path) as sim:
         t0 = time.monotonic()
         got = asyncio.run(_send(sim.base, 20))
         took = time.monotonic() - t0
@@ -72,7 +72,9 @@ def test_cut_streams_and_stalls(tmp_path: Path) -> None:
 
 
 def test_slow_start_answers_503_then_200(tmp_path: Path) -> None:
-    with run_sim(tmp_path, "--profile", "fast", "--slow-start-s", "1.0", wait_ready=False) as sim:
+    with running_sim(
+        "--profile", "fast", "--slow-start-s", "1.0", log_dir=tmp_path, wait_ready=False
+    ) as sim:
         deadline = time.monotonic() + 10
         codes: list[int] = []
         while time.monotonic() < deadline:
@@ -85,7 +87,7 @@ def test_slow_start_answers_503_then_200(tmp_path: Path) -> None:
 
 
 def test_crash_after_n_requests(tmp_path: Path) -> None:
-    with run_sim(tmp_path, "--profile", "fast", "--crash-after", "3") as sim:
+    with running_sim("--profile", "fast", "--crash-after", "3", log_dir=tmp_path) as sim:
         ok = asyncio.run(_send(sim.base, 3))
         assert all(g.done for g in ok)
 

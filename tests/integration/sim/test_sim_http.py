@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.integration.sim.sim_harness import SimProcess, run_sim
+from tests.helpers.sim import SimProcess, running_sim
 from tests.integration.sim.sse_client import Received, stream
 
 COMPLETIONS = "/v1/completions"
@@ -159,7 +159,7 @@ def test_errors_like_vllm(fast_sim: SimProcess) -> None:
 
 def test_sigterm_stops_fast_and_writes_ground_truth(tmp_path: Path) -> None:
     out = tmp_path / "truth.jsonl"
-    with run_sim(tmp_path, "--profile", "fast", "--ground-truth-out", str(out)) as sim:
+    with running_sim("--profile", "fast", "--ground-truth-out", str(out), log_dir=tmp_path) as sim:
         bodies = [(COMPLETIONS, {"prompt": "a b c", "max_tokens": 5, "stream": True})] * 3
         asyncio.run(_many(sim, bodies, 3))
 
@@ -199,7 +199,7 @@ def test_fast_sweep_40_requests_at_1_8_32(fast_sim: SimProcess) -> None:
 
 
 def test_multi_token_chunks(tmp_path: Path) -> None:
-    with run_sim(tmp_path, "--profile", "fast", "--tokens-per-chunk", "4") as sim:
+    with running_sim("--profile", "fast", "--tokens-per-chunk", "4", log_dir=tmp_path) as sim:
         body = {
             "prompt": "a b",
             "max_tokens": 10,
