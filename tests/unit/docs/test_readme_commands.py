@@ -64,14 +64,7 @@ SWEPT = {"load=embeddings,rerank"}
 FAULTS_SECTION = "What happens when things go wrong"
 # README text that fails as a user types it, until the README is fixed; the xfail is strict,
 # and the last test fails once the text is gone: then delete the entry
-README_FIXES_PENDING = {
-    "server.cpus='0,2'": "the shell drops the quotes and Hydra reads a sweep: "
-    "write \"server.cpus='0,2'\"",
-    "server.argv='[my-server,--port,\"{port}\"]' server.base_url='http://{host}:{port}'": (
-        "the shell drops the quotes and Hydra cannot parse the braces: "
-        "write \"server.base_url='http://{host}:{port}'\""
-    ),
-}
+README_FIXES_PENDING: dict[str, str] = {}
 
 
 def single_run_sweeps(args: list[str]) -> list[str]:
