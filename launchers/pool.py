@@ -1,9 +1,10 @@
 """The server pool: one server at a time, reused by consecutive jobs with the same fingerprint.
 
 `acquire` returns a `Lease` for the job: a fresh server when the fingerprint changed (the previous
-one is stopped first), the running one otherwise (its prefix cache reset). `close` stops whatever
-runs; the entry point's `Runtime` calls it at every way out (end, error, Ctrl-C, SIGTERM,
-interpreter exit).
+one is stopped first), the running one otherwise (its prefix cache reset) — once it has answered
+its health path within `HEALTH_TIMEOUT_S`; a server that died or hangs since the last job is
+stopped and replaced, with one warning. `close` stops whatever runs; the entry point's `Runtime`
+calls it at every way out (end, error, Ctrl-C, SIGTERM, interpreter exit).
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from instruments import gpu
 from launchers.config import ModelConfig, ServerConfig
 from launchers.cpus import check_cpus
 from launchers.kinds import server_kind
-from launchers.process import ServerProcess, free_port, group_members
+from launchers.process import ServerProcess, free_port, group_members, http_get
 
 log = logging.getLogger(__name__)
+
+# an idle server between jobs answers its health path in milliseconds; one that has not in this
+# long is hung (a job against it would wait load.request_timeout_s on every request)
+HEALTH_TIMEOUT_S = 5.0
 
 # fields that change how we wait for or talk to a server, not what the server is
 _NOT_IDENTITY = {"ready_timeout_s", "stop_timeout_s", "reset_prefix_cache", "metrics_interval_s"}
@@ -61,9 +66,22 @@ class _Running:
     process: ServerProcess | None
     simulated: bool
     reset_prefix_cache: bool
+    health_path: str = "/health"
 
     def alive(self) -> bool:
         return self.process is None or self.process.alive()
+
+    def unhealthy(self) -> str | None:
+        """Why this server cannot take the next job (its process exited, its health path did
+        not answer 200 in time); None when it can."""
+        if not self.alive():
+            return "died since the last job"
+        url = self.base_url.rstrip("/") + self.health_path
+        status, _ = http_get(url, timeout=HEALTH_TIMEOUT_S)
+        if status == 200:
+            return None
+        answer = f"answered {status}" if status else f"no answer in {HEALTH_TIMEOUT_S:g} s"
+        return f"is not healthy since the last job (GET {self.health_path}: {answer})"
 
 
 class ServerPool:
@@ -74,12 +92,13 @@ class ServerPool:
     def acquire(self, model: ModelConfig, server: ServerConfig, log_dir: Path) -> Lease:
         fp = fingerprint(model, server)
         run = self._running
-        if run is not None and run.fingerprint == fp and run.alive():
-            if run.reset_prefix_cache and run.process is not None:
-                run.process.reset_prefix_cache()
-            return self._lease(run, reused=True)
-        if run is not None and not run.alive():
-            log.warning("server %s died since the last job; starting a new one", run.base_url)
+        if run is not None and run.fingerprint == fp:
+            problem = run.unhealthy()
+            if problem is None:
+                if run.reset_prefix_cache and run.process is not None:
+                    run.process.reset_prefix_cache()
+                return self._lease(run, reused=True)
+            log.warning("server %s %s; starting a new one", run.base_url, problem)
         self.close()
         self._running = self._start(model, server, fp, log_dir)
         return self._lease(self._running, reused=False)
@@ -107,7 +126,9 @@ class ServerPool:
         kind.check(model, server)
         attached = kind.attach(server)
         if attached is not None:
-            return _Running(fp, attached, None, kind.simulated, server.reset_prefix_cache)
+            return _Running(
+                fp, attached, None, kind.simulated, server.reset_prefix_cache, server.health_path
+            )
         port = server.port or free_port(server.host)
         workdir = log_dir / f"server-{fp[:8]}-{self.starts}"
         workdir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +138,9 @@ class ServerPool:
         self.starts += 1
         proc.wait_ready(server.ready_timeout_s)
         log.info("server ready at %s (pid %d)", plan.base_url, proc.pid)
-        return _Running(fp, plan.base_url, proc, kind.simulated, server.reset_prefix_cache)
+        return _Running(
+            fp, plan.base_url, proc, kind.simulated, server.reset_prefix_cache, plan.health_path
+        )
 
     def server_alive(self) -> bool:
         return self._running is not None and self._running.alive()

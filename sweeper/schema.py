@@ -137,6 +137,21 @@ class RunSpec:
         "the GPUs to allocate from; null = $CUDA_VISIBLE_DEVICES, else every GPU "
         "`nvidia-smi -L` lists",
     )
+    min_success_fraction: float = option(
+        0.25,
+        "share of a job's measured requests that must complete for the job to be FINISHED; "
+        "below it the job is FAILED with the counts (its records are kept). 0.25 lets an "
+        "overload or fault-injection run whose requests mostly fail still finish",
+        ge=0,
+        le=1,
+    )
+    job_timeout_s: float | None = option(
+        86400.0,
+        "seconds one job may take from start to files written (prepare, server start, "
+        "benchmark); on expiry the benchmark stops and the job is FAILED, the sweep goes on. "
+        "The default (24 h) is beyond any normal job; null = no deadline",
+        gt=0,
+    )
 
     def validate(self) -> None:
         """Checks that cost milliseconds, before anything starts; each error names the key.

@@ -8,22 +8,29 @@ propagate (after the job is recorded as KILLED).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import sys
 import traceback
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from instruments.errors import SweeperError
 from launchers.kinds import server_kind
 from sweeper.job import jobdir, resume
 from sweeper.job.context import JobContext, config_hash
+from sweeper.job.deadline import Deadline
 from sweeper.job.outcome import Outcome
 from sweeper.job.prepare import Prepared, prepare
+from sweeper.job.verdict import judge, unreachable
 from sweeper.telemetry.watch import ServerWatch
 from sweeper.tracking.job_run import record_job
 
 if TYPE_CHECKING:
+    from launchers.pool import Lease
+    from sweeper.client.benchmark_run import BenchmarkRun
     from sweeper.runtime import Pool, Runtime
     from sweeper.schema import RunSpec
     from sweeper.tracking.sweep_run import SweepRun
@@ -42,17 +49,13 @@ def run_job(spec: RunSpec, ctx: JobContext, runtime: Runtime) -> dict[str, Any]:
             and (done := resume.carried(spec, ctx, parent_id, runtime.sweep)) is not None
         ):
             return done
-        prepared = prepare(spec)
-        runtime.gpus.ensure(
-            spec.gpus_per_job, spec.gpu_ids, ctx.gpu_lock_dir, spec.server.ready_timeout_s
-        )
-        outcome.lease = runtime.pool.acquire(prepared.model, spec.server, ctx.servers_dir)
-        measure(spec, prepared, outcome, runtime.pool)
+        run_phases(spec, ctx, outcome, runtime)
     except SweeperError as e:
         outcome.error = str(e)
     except Exception as e:
         outcome.error = f"{type(e).__name__}: {e}"
-        jobdir.write_text(ctx.job_dir / jobdir.ERROR_LOG, traceback.format_exc())
+        with contextlib.suppress(OSError):  # a full disk is said by the job dir's own write
+            jobdir.write_text(ctx.job_dir / jobdir.ERROR_LOG, traceback.format_exc())
     except BaseException:
         outcome.status, outcome.error = "KILLED", "interrupted"
         finish(spec, ctx, outcome, parent_id, runtime.sweep)
@@ -61,7 +64,22 @@ def run_job(spec: RunSpec, ctx: JobContext, runtime: Runtime) -> dict[str, Any]:
     return outcome.summary
 
 
-def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome, pool: Pool) -> None:
+def run_phases(spec: RunSpec, ctx: JobContext, outcome: Outcome, runtime: Runtime) -> None:
+    """Prepare, get a server, measure: each phase ends within the job deadline or fails it."""
+    deadline = Deadline(spec.job_timeout_s)
+    prepared = prepare(spec)
+    deadline.check("while preparing the job")
+    runtime.gpus.ensure(
+        spec.gpus_per_job, spec.gpu_ids, ctx.gpu_lock_dir, spec.server.ready_timeout_s
+    )
+    outcome.lease = runtime.pool.acquire(prepared.model, spec.server, ctx.servers_dir)
+    deadline.check("while starting the server")
+    measure(spec, prepared, outcome, runtime.pool, deadline)
+
+
+def measure(
+    spec: RunSpec, prepared: Prepared, outcome: Outcome, pool: Pool, deadline: Deadline
+) -> None:
     """Drive the load against the leased server; nothing but the client runs in the loop."""
     from sweeper.client.frame import records_frame
     from sweeper.client.runner import run_benchmark
@@ -73,9 +91,8 @@ def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome, pool: Pool) -> 
     watch = ServerWatch(lease.base_url, spec.server.metrics_interval_s)
     watch.start()
     try:
-        run = asyncio.run(
-            run_benchmark(lease.base_url, prepared.model.name, prepared.requests, spec.load)
-        )
+        client = run_benchmark(lease.base_url, prepared.model.name, prepared.requests, spec.load)
+        run = asyncio.run(deadline.bound(client, "during the benchmark"))
     finally:
         outcome.server_metrics = watch.stop()
     outcome.summary = summarize(run, spec.slo, list(spec.percentiles))
@@ -84,31 +101,46 @@ def measure(spec: RunSpec, prepared: Prepared, outcome: Outcome, pool: Pool) -> 
     )
     outcome.records = records_frame(run.records)
     outcome.series = time_series(run)
-    completed = int(outcome.summary.get("completed", 0))
+    verdict = judge(outcome.summary, spec.min_success_fraction, server_gone(run, lease, pool))
+    outcome.status, outcome.error = verdict.status, verdict.error
+
+
+def server_gone(run: BenchmarkRun, lease: Lease, pool: Pool) -> str | None:
+    """Why the server is not to be trusted after the benchmark: its process exited, or the
+    last requests found nobody listening; None when it looks fine."""
     if lease.pid is not None and not pool.server_alive():
-        outcome.error = f"server (pid {lease.pid}) exited during the benchmark"
-    elif completed == 0:
-        outcome.error = "no request completed: " + _top_error(outcome.summary)
-    else:
-        outcome.status = "FINISHED"
-
-
-def _top_error(summary: dict[str, Any]) -> str:
-    errors = summary.get("sweeper", {}).get("errors_by_reason", {})
-    if isinstance(errors, dict) and errors:
-        return max(errors.items(), key=lambda kv: kv[1])[0]
-    return "unknown error"
+        return f"server (pid {lease.pid}) exited during the benchmark"
+    return unreachable(run.measured)
 
 
 def finish(
     spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | None, sweep: SweepRun
 ) -> None:
-    """Write the job dir, then track it, then tell the user."""
+    """Write the job dir, then track it, then tell the user. Nothing here raises for a job's
+    own failure: a file that cannot be written fails the job, which is still tracked and
+    counted."""
     outcome.summary = {**outcome.summary, "sweeper": result_extras(spec, ctx, outcome)}
-    write_job_dir(ctx, outcome)
-    record_job(spec, ctx, outcome, parent_id, sweep)
+    if (failure := write_data_files(ctx, outcome)) is not None:
+        fail(outcome, failure)
+    try:
+        jobdir.write_json(ctx.job_dir / jobdir.RESULT, outcome.summary)
+    except OSError as e:
+        if failure is None:  # else the same cause, already said
+            fail(outcome, f"cannot write {ctx.job_dir / jobdir.RESULT}: {os_error_text(e)}")
+    try:
+        record_job(spec, ctx, outcome, parent_id, sweep)
+    except Exception as e:  # tracking is best effort; the count and the user line still come
+        sweep.warn(f"job {ctx.job_num} not tracked (its files are in {ctx.job_dir}): {e}")
     sweep.job_finished(outcome.ok)
     report(spec, ctx, outcome)
+
+
+def fail(outcome: Outcome, why: str) -> None:
+    """A finished job that could not keep its files is FAILED (a KILLED one stays KILLED)."""
+    if outcome.status == "FINISHED":
+        outcome.status = "FAILED"
+    outcome.error = f"{outcome.error}; {why}" if outcome.error else why
+    outcome.summary["sweeper"].update(status=outcome.status, error=outcome.error)
 
 
 def result_extras(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> dict[str, Any]:
@@ -131,16 +163,32 @@ def result_extras(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> dict[str,
     return extras
 
 
-def write_job_dir(ctx: JobContext, outcome: Outcome) -> None:
-    d = ctx.job_dir
-    if outcome.records is not None:
-        jobdir.atomic_write(d / jobdir.REQUESTS, outcome.records.to_parquet)
-    if outcome.server_metrics is not None and len(outcome.server_metrics):
-        jobdir.atomic_write(d / jobdir.SERVER_METRICS, outcome.server_metrics.to_parquet)
-    lease = outcome.lease
-    if lease is not None and lease.log_path is not None:
-        jobdir.copy_log_slice(lease.log_path, d / jobdir.SERVER_LOG, lease.log_offset)
-    jobdir.write_json(d / jobdir.RESULT, outcome.summary)
+def write_data_files(ctx: JobContext, outcome: Outcome) -> str | None:
+    """The job dir's files but result.json, each tried whatever happened to the others; the
+    first failure as `cannot write PATH: why`."""
+    writes: dict[str, Callable[[Path], None]] = {}
+    if (records := outcome.records) is not None:
+        writes[jobdir.REQUESTS] = lambda path: jobdir.atomic_write(path, records.to_parquet)
+    if (scraped := outcome.server_metrics) is not None and len(scraped):
+        writes[jobdir.SERVER_METRICS] = lambda path: jobdir.atomic_write(path, scraped.to_parquet)
+    if (lease := outcome.lease) is not None and (log_path := lease.log_path) is not None:
+        writes[jobdir.SERVER_LOG] = lambda path: jobdir.copy_log_slice(
+            log_path, path, lease.log_offset
+        )
+    failure = None
+    for name, write in writes.items():
+        try:
+            write(ctx.job_dir / name)
+        except OSError as e:
+            failure = failure or f"cannot write {ctx.job_dir / name}: {os_error_text(e)}"
+    return failure
+
+
+def os_error_text(e: OSError) -> str:
+    """`[Errno 28] No space left on device` (pyarrow's OSErrors carry no errno: their text)."""
+    if e.errno is not None and e.strerror:
+        return f"[Errno {e.errno}] {e.strerror}"
+    return str(e)
 
 
 def report(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> None:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import signal
 import sys
 import time
 import urllib.request
@@ -58,6 +60,45 @@ def test_dead_server_is_restarted(tmp_path: Path) -> None:
         psutil.Process(a.pid).wait(5)
         b = pool.acquire(MODEL, toy_server(), tmp_path)
         assert not b.reused and b.pid != a.pid
+    finally:
+        pool.close()
+
+
+def test_hung_reused_server_is_stopped_and_replaced_with_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A stopped process (SIGSTOP) is alive but answers nothing: the health check finds it."""
+    monkeypatch.setattr("launchers.pool.HEALTH_TIMEOUT_S", 1.0)
+    cfg = replace(toy_server(), stop_timeout_s=1)
+    pool = ServerPool()
+    try:
+        a = pool.acquire(MODEL, cfg, tmp_path)
+        assert a.pid is not None
+        os.kill(a.pid, signal.SIGSTOP)
+        t0 = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="launchers.pool"):
+            b = pool.acquire(MODEL, cfg, tmp_path)
+        print(f"hung server found and replaced in {time.monotonic() - t0:.1f} s")
+        assert not b.reused and b.pid != a.pid and pool.starts == 2
+        assert not psutil.pid_exists(a.pid) or psutil.Process(a.pid).status() == "zombie"
+        (warning,) = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING
+                      and "starting a new one" in r.getMessage()]  # fmt: skip
+        assert "is not healthy since the last job (GET /health: no answer in 1 s)" in warning
+    finally:
+        pool.close()
+
+
+def test_reused_server_whose_health_fails_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    pool = ServerPool()
+    try:
+        a = pool.acquire(MODEL, toy_server(), tmp_path)
+        monkeypatch.setattr("launchers.pool.http_get", lambda url, timeout: (503, b""))
+        with caplog.at_level(logging.WARNING, logger="launchers.pool"):
+            b = pool.acquire(MODEL, toy_server(), tmp_path)
+        assert not b.reused and b.pid != a.pid
+        assert "GET /health: answered 503" in caplog.text
     finally:
         pool.close()
 

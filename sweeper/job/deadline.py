@@ -1,0 +1,51 @@
+"""The job deadline (`job_timeout_s`): one clock for the whole job, checked between its phases
+and bounding the benchmark with `asyncio.wait_for` inside the client's own event loop (no
+thread touches the loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from instruments.errors import SweeperError
+
+T = TypeVar("T")
+
+
+class JobTimeout(SweeperError):
+    """The job ran past `job_timeout_s`."""
+
+
+@dataclass
+class Deadline:
+    timeout_s: float | None
+    started: float = field(default_factory=time.monotonic)
+
+    def remaining(self) -> float | None:
+        """Seconds left (never below 0); None without a deadline."""
+        if self.timeout_s is None:
+            return None
+        return max(0.0, self.started + self.timeout_s - time.monotonic())
+
+    def expired(self, where: str) -> JobTimeout:
+        return JobTimeout(f"job_timeout_s={self.timeout_s:g} reached {where}")
+
+    def check(self, where: str) -> None:
+        """Raise JobTimeout when the deadline has passed (`where`: which phase ended late)."""
+        if self.remaining() == 0.0:
+            raise self.expired(where)
+
+    async def bound(self, work: Coroutine[Any, Any, T], where: str) -> T:
+        """Await `work`, cancelled at the deadline (then JobTimeout; a TimeoutError of `work`'s
+        own passes through as it is)."""
+        scope = asyncio.timeout(self.remaining())
+        try:
+            async with scope:
+                return await work
+        except TimeoutError:
+            if scope.expired():
+                raise self.expired(where) from None
+            raise
