@@ -185,9 +185,10 @@ def write_data_files(ctx: JobContext, outcome: Outcome) -> str | None:
 
 
 def os_error_text(e: OSError) -> str:
-    """`[Errno 28] No space left on device` (pyarrow's OSErrors carry no errno: their text)."""
-    if e.errno is not None and e.strerror:
-        return f"[Errno {e.errno}] {e.strerror}"
+    """`[Errno 28] No space left on device`, the same from Python and from pyarrow (whose
+    strerror is its own sentence; some of its errors carry no errno: their text then)."""
+    if e.errno is not None:
+        return f"[Errno {e.errno}] {os.strerror(e.errno)}"
     return str(e)
 
 
