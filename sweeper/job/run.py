@@ -1,8 +1,10 @@
 """One job (one grid point): validate → server → sample → client → metrics → job dir → MLflow.
 
-A job never raises for a failure of its own (bad input, dead server, MLflow down): it records the
-failure in its job dir and as a FAILED MLflow run, and the sweep goes on. Only Ctrl-C / SIGTERM
-propagate (after the job is recorded as KILLED).
+A job never raises for a failure of its own (bad input, dead server, MLflow down, a job dir that
+cannot be written, the job deadline `job_timeout_s`): it records the failure in its job dir (as
+far as the disk lets it) and as a FAILED MLflow run, the sweep counts it and goes on. Only
+Ctrl-C / SIGTERM propagate (after the job is recorded as KILLED). Whether a measured job is
+FINISHED is `sweeper.job.verdict`'s rule (`min_success_fraction`, a server that is gone).
 """
 
 from __future__ import annotations
