@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# config keys whose values are never logged (API keys come from the environment; a value put
-# into server.env by hand, say HF_TOKEN, must not reach params or artifacts either)
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|credential)", re.I)
+from instruments.redact import is_secret_key, redact_override, redact_text
+
 # keys that do not change what is measured (left out of the config hash)
 _NOT_MEASURED = (
     "tracking.",
@@ -34,6 +32,10 @@ class JobContext:
     overrides: list[str] = field(default_factory=list)
     # the composed config, resolved, as plain containers (hydra node excluded)
     config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # every writer (result.json, tags, run names) takes the overrides from here
+        self.overrides = [redact_override(o) for o in self.overrides]
 
     @property
     def multirun(self) -> bool:
@@ -60,17 +62,20 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
 
 
 def is_secret(key: str) -> bool:
-    last = key.rsplit(".", 1)[-1]
-    return bool(_SECRET_KEY.search(last)) and not last.endswith("_env")
+    """A key whose value is redacted (instruments.redact: a secret-looking name, or a value
+    that came from the environment)."""
+    return is_secret_key(key)
 
 
 def params(config: Mapping[str, Any]) -> dict[str, str]:
-    """The composed config as MLflow params: dotted keys, strings, secrets removed."""
+    """The composed config as MLflow params: dotted keys, strings, secret keys left out (and
+    remembered secrets in other values as `***`)."""
     out = {}
     for key, value in flatten(config):
         if is_secret(key):
             continue
-        out[key] = json.dumps(value) if isinstance(value, list | dict) else str(value)
+        text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+        out[key] = redact_text(text)
     return out
 
 
