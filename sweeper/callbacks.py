@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
 from instruments import redact
+from sweeper.job.context import learn_secrets, typed_overrides
 from sweeper.runtime import process_runtime
 from sweeper.schema import TrackingConfig
 
@@ -42,33 +42,6 @@ class SweepCallback(Callback):
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         process_runtime().close()
-
-
-def typed_overrides(config: DictConfig) -> list[str]:
-    # as typed: resolving would expand `${oc.env:SECRET}` in an override into the secret
-    task = OmegaConf.to_container(config.hydra.overrides.task, resolve=False)
-    return [str(o) for o in task] if isinstance(task, list) else []
-
-
-def learn_secrets(config: DictConfig) -> None:
-    """Remember the job's secrets: its secret-keyed and environment-filled values, the values
-    of its secret-keyed overrides, the keys its `*api_key_env` name."""
-    redact.remember(redact.override_secrets(typed_overrides(config)))
-    unresolved = OmegaConf.to_container(config, resolve=False)
-    try:
-        resolved = OmegaConf.to_container(config, resolve=True)
-    except OmegaConfBaseException:
-        resolved = unresolved  # the job reports the bad interpolation itself
-    for tree in (unresolved, resolved):
-        if isinstance(tree, dict):
-            tree.pop("hydra", None)
-    values, env_keys = redact.secrets_in_config(resolved, unresolved)
-    # the interpreter path the shipped conf reads from SWEEPER_VLLM_PYTHON is not a secret
-    env_keys.discard("server.executable")
-    if isinstance(resolved, dict):
-        values.discard(str(resolved.get("server", {}).get("executable")))
-    redact.remember(values)
-    redact.remember_env_keys(env_keys)
 
 
 def redact_yaml(path: Path) -> None:

@@ -9,6 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from instruments import redact
 from instruments.redact import is_secret_key, redact_override, redact_text
 
 # keys that do not change what is measured (left out of the config hash)
@@ -83,3 +87,34 @@ def config_hash(config: Mapping[str, Any]) -> str:
     """A stable hash of what this job measures (tracking and display keys left out)."""
     kept = {k: v for k, v in params(config).items() if not k.startswith(_NOT_MEASURED)}
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def typed_overrides(config: DictConfig) -> list[str]:
+    """The job's overrides as typed (resolving would expand `${oc.env:SECRET}` into the
+    secret); none without a Hydra node."""
+    task = OmegaConf.select(config, "hydra.overrides.task")
+    if task is None:
+        return []
+    task = OmegaConf.to_container(task, resolve=False)
+    return [str(o) for o in task] if isinstance(task, list) else []
+
+
+def learn_secrets(config: DictConfig) -> None:
+    """Remember the job's secrets (instruments.redact): its secret-keyed and environment-filled
+    values, the values of its secret-keyed overrides, the keys its `*api_key_env` name. Run by
+    the Hydra callback before each job; whatever computes params or the config hash of a config
+    outside a job (the dry run) runs it first, so both hash alike."""
+    redact.remember(redact.override_secrets(typed_overrides(config)))
+    task = OmegaConf.masked_copy(config, [str(k) for k in config if k != "hydra"])
+    unresolved = OmegaConf.to_container(task, resolve=False)
+    try:
+        resolved = OmegaConf.to_container(task, resolve=True)
+    except OmegaConfBaseException:
+        resolved = unresolved  # the job reports the bad interpolation itself
+    values, env_keys = redact.secrets_in_config(resolved, unresolved)
+    # the interpreter path the shipped conf reads from SWEEPER_VLLM_PYTHON is not a secret
+    env_keys.discard("server.executable")
+    if isinstance(resolved, dict):
+        values.discard(str(resolved.get("server", {}).get("executable")))
+    redact.remember(values)
+    redact.remember_env_keys(env_keys)

@@ -142,3 +142,39 @@ def test_missing_server_api_key_env_is_one_line_before_any_start(tmp_path: Path)
     print(f"refused in {time.monotonic() - t0:.1f}s: {proc.stderr.strip().splitlines()[-1:]}")
     assert proc.returncode != 0
     assert f"server.api_key_env: environment variable {name} is unset" in proc.stderr
+
+
+@pytest.mark.vllm
+def test_vllm_requires_the_key_from_server_api_key_env_and_the_client_sends_it(
+    tmp_path: Path, fault_row: RecordRow
+) -> None:
+    """server.api_key_env and load.api_key_env name the same variable: vLLM gets it as
+    VLLM_API_KEY (not on argv), the client as `Authorization: Bearer`; a job without the
+    client's key gets 401 from the same (reused) server."""
+    exe = os.environ.get("SWEEPER_VLLM_PYTHON", ".venv-vllm/bin/python")
+    key = f"sk-vllm-{uuid.uuid4().hex}"
+    name = "SWEEPER_TEST_VLLM_KEY"
+    sweep = Sweep(tmp_path)
+    args = sweep.args(
+        "-m", f"load.api_key_env={name},null", "server=vllm", "model=tiny-random",
+        f"server.executable={exe}", f"server.api_key_env={name}", "num_prompts=4",
+        "dataset.output_len=4",
+    )  # fmt: skip
+    with ProcessTable() as table:
+        proc = run_captured(args, env=cli_env({name: key}), timeout=540)
+    results = [read_result(d) for d in job_dirs(sweep.sweep_dir)]
+    leaked = files_containing(tmp_path, [key])
+    in_ps = any(key in line for line in table.lines)
+    vllm_seen = any("vllm.entrypoints" in line for line in table.lines)
+    log = (sweep.sweep_dir / "0" / "server.log").read_text()
+    fault_row(
+        "api_key",
+        f"vllm: with the client key {results[0]['completed']}/4 completed, without it "
+        f"{results[1]['completed']}/4 ({results[1]['sweeper']['status']}); key in files: "
+        f"{sorted(leaked)}, in ps: {in_ps}",
+    )
+    assert [r["completed"] for r in results] == [4, 0], proc.stderr[-3000:]
+    assert results[1]["sweeper"]["server_reused"], "one server, the key is the server's"
+    assert "401" in log or "Unauthorized" in log
+    assert leaked == {} and not in_ps and vllm_seen
+    assert key not in proc.stdout + proc.stderr
