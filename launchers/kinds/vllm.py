@@ -144,12 +144,14 @@ class VllmKind(ServerKind[VllmServerConfig]):
         if model.tokenizer and model.tokenizer != model.path:
             argv += ["--tokenizer", model.tokenizer]
         argv += engine_args(model, server, device)
+        env = server_env(server, device, workdir)
         return LaunchPlan(
             argv=argv,
             base_url=f"http://{connect_host(server.host)}:{port}",
-            env=server_env(server, device, workdir),
+            env=env,
             health_path=server.health_path,
-            served_model=model.name,
+            # the readiness check sends no key, and /v1/models wants one: /health alone then
+            served_model=None if "VLLM_API_KEY" in env else model.name,
         )
 
     def executable(self, server: VllmServerConfig) -> str:

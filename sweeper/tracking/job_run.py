@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from instruments.redact import redact_file
+from instruments.redact import redact_file, redact_text
 from sweeper.job.context import JobContext, params
 from sweeper.tracking.mlflow_client import Tracker, TrackingError, numeric_items
 from sweeper.tracking.step_metrics import job_series
@@ -36,7 +36,8 @@ def job_tags(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> dict[str, str]
     if outcome.error:
         tags["sweeper.error"] = outcome.error[:5000]
     tags.update(environment_tags(getattr(spec.server, "executable", None)))
-    return tags
+    # an error message or a path may quote a remembered secret
+    return {k: redact_text(v) for k, v in tags.items()}
 
 
 @functools.lru_cache(maxsize=4)

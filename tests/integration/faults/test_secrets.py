@@ -166,7 +166,7 @@ def test_vllm_requires_the_key_from_server_api_key_env_and_the_client_sends_it(
     leaked = files_containing(tmp_path, [key])
     in_ps = any(key in line for line in table.lines)
     vllm_seen = any("vllm.entrypoints" in line for line in table.lines)
-    log = (sweep.sweep_dir / "0" / "server.log").read_text()
+    log = (sweep.sweep_dir / "1" / "server.log").read_text()  # the job without the key
     fault_row(
         "api_key",
         f"vllm: with the client key {results[0]['completed']}/4 completed, without it "
@@ -174,7 +174,8 @@ def test_vllm_requires_the_key_from_server_api_key_env_and_the_client_sends_it(
         f"{sorted(leaked)}, in ps: {in_ps}",
     )
     assert [r["completed"] for r in results] == [4, 0], proc.stderr[-3000:]
+    assert [r["sweeper"]["status"] for r in results] == ["FINISHED", "FAILED"]
     assert results[1]["sweeper"]["server_reused"], "one server, the key is the server's"
-    assert "401" in log or "Unauthorized" in log
+    assert "401 Unauthorized" in log
     assert leaked == {} and not in_ps and vllm_seen
     assert key not in proc.stdout + proc.stderr

@@ -248,7 +248,9 @@ def test_api_key_env_reaches_vllm_through_its_environment_never_argv(
     p = VLLM.plan(MODEL, cfg(api_key_env="MY_VLLM_KEY"), 1, tmp_path)
     assert p.env["VLLM_API_KEY"] == "sk-plan-secret"
     assert not any("sk-plan-secret" in a or "api-key" in a for a in p.argv)
-    assert "VLLM_API_KEY" not in VLLM.plan(MODEL, cfg(), 1, tmp_path).env
+    assert p.served_model is None  # ready on /health: /v1/models answers 401 without the key
+    plain = VLLM.plan(MODEL, cfg(), 1, tmp_path)
+    assert "VLLM_API_KEY" not in plain.env and plain.served_model == "my model"
     # an --api-key in server.args is moved to the environment too
     moved = VLLM.plan(MODEL, cfg(args={"api-key": "sk-in-args", "seed": 1}), 1, tmp_path)
     assert moved.env["VLLM_API_KEY"] == "sk-in-args"
