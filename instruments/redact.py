@@ -5,8 +5,9 @@ A secret is
 - a value under a key that looks secret (`is_secret_name`: authorization, api_key / api-key,
   token, password, secret, bearer, credential, cookie — `hf_token` is one, `max_tokens` and
   `tokenizer` are not; a name ending in `_env` names a variable and is not one);
-- a value that came from the environment: a `${oc.env:NAME}` in the unresolved config, or the
-  variable a `*api_key_env` key names;
+- a value that came from the environment: a `${oc.env:NAME}` in the unresolved config (unless
+  it names an existing file or folder: `${oc.env:HOME}/data.json` is a place), or the variable
+  a `*api_key_env` key names;
 - the word after a secret-looking flag in an argv list (`--api-key X`, `--token=X`).
 
 Structured writers (params, YAML) replace such a value with `PLACEHOLDER`; free text (logs, the
@@ -169,13 +170,18 @@ def secrets_in_config(
             values |= v
             env_keys |= k
     elif isinstance(unresolved, str):
-        names = _ENV_REF.findall(unresolved)
-        if names:
+        # an existing file or folder (`${oc.env:HOME}/data.json`) is a place, not a secret
+        names = [n for n in _ENV_REF.findall(unresolved) if not _is_path(env.get(n))]
+        if names and not _is_path(resolved):
             env_keys.add(prefix.rstrip("."))
             values |= {env[n] for n in names if env.get(n)}
             if resolved is not None:
                 values.add(str(resolved))
     return values, env_keys
+
+
+def _is_path(value: object) -> bool:
+    return isinstance(value, str) and os.sep in value and os.path.exists(value)
 
 
 def override_secrets(lines: Iterable[str]) -> set[str]:

@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from instruments import redact
-from instruments.redact import is_secret_key, redact_override, redact_text
+from instruments.redact import is_secret_key, is_secret_name, redact_override, redact_text
 
 # keys that do not change what is measured (left out of the config hash)
 _NOT_MEASURED = (
@@ -84,8 +84,14 @@ def params(config: Mapping[str, Any]) -> dict[str, str]:
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
-    """A stable hash of what this job measures (tracking and display keys left out)."""
-    kept = {k: v for k, v in params(config).items() if not k.startswith(_NOT_MEASURED)}
+    """A stable hash of what this job measures (tracking and display keys left out). Values
+    filled from the environment count (two datasets named by $DATA differ); secret-named keys
+    do not (a rotated key measures the same). The hash is one-way and is all that is stored."""
+    kept = {
+        key: json.dumps(value) if isinstance(value, list | dict) else str(value)
+        for key, value in flatten(config)
+        if not is_secret_name(key) and not key.startswith(_NOT_MEASURED)
+    }
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
 
 

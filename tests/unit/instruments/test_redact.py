@@ -111,3 +111,12 @@ def test_files_and_log_records(tmp_path: Path, caplog: pytest.LogCaptureFixture)
         assert caplog.messages == [f"starting server: x --key {PLACEHOLDER}"]
     finally:
         logging.setLogRecordFactory(factory)
+
+
+def test_an_env_value_naming_an_existing_path_is_not_a_secret(tmp_path: Path) -> None:
+    environ = {"DATA_HOME": str(tmp_path), "KEY": "sk-not-a-path"}
+    unresolved = {"dataset": {"path": "${oc.env:DATA_HOME}/d.json"}, "x": "${oc.env:KEY}"}
+    (tmp_path / "d.json").write_text("[]")
+    resolved = {"dataset": {"path": f"{tmp_path}/d.json"}, "x": "sk-not-a-path"}
+    values, env_keys = redact.secrets_in_config(resolved, unresolved, environ)
+    assert values == {"sk-not-a-path"} and env_keys == {"x"}

@@ -64,3 +64,15 @@ def test_a_job_remembers_env_values_and_typed_secrets_and_its_yaml_is_redacted(
     assert conf["server"]["env"]["HF_TOKEN"] == "***"
     assert conf["load"]["headers"]["X-Trace"] == "***"
     assert conf["concurrency"] == 3
+
+
+def test_config_hash_counts_env_filled_values_not_secret_named_ones() -> None:
+    from sweeper.job.context import config_hash
+
+    redact.remember_env_keys(["dataset.path"])
+    base = {"dataset": {"path": "a.json"}, "load": {"headers": {"Authorization": "Bearer 1"}}}
+    other_data = {**base, "dataset": {"path": "b.json"}}
+    rotated = {**base, "load": {"headers": {"Authorization": "Bearer 2"}}}
+    assert config_hash(base) != config_hash(other_data)
+    assert config_hash(base) == config_hash(rotated)
+    assert "dataset.path" not in params(base)
