@@ -30,7 +30,7 @@ from omegaconf.errors import OmegaConfBaseException
 from instruments.errors import ConfigError
 from launchers.kinds import server_kind
 from launchers.pool import fingerprint
-from sweeper.job.context import config_hash, params
+from sweeper.job.context import config_hash, learn_secrets, params
 from sweeper.tracking.history import History, SweepRecord
 from sweeper.tracking.mlflow_client import TrackingError
 
@@ -122,6 +122,7 @@ def make_plan(args: Sequence[str], conf_dir: str, history: bool = True) -> Plan:
         spec: RunSpec | None = None
         for num, ovr in enumerate(job_overrides):
             cfg = _compose(conf_dir, ovr)
+            learn_secrets(cfg)  # as the job does: its params and hash leave them out
             # a composed DictConfig's container is a dict with the config's string keys
             config = cast("dict[str, Any]", OmegaConf.to_container(cfg, resolve=True))
             spec = OmegaConf.to_object(cfg)  # type: ignore[assignment]

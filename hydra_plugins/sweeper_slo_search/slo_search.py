@@ -31,6 +31,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, OmegaConf
 
 from instruments.errors import ConfigError
+from instruments.redact import redact_override
 from sweeper.slo_search import (
     SearchResult,
     Trial,
@@ -196,7 +197,7 @@ class SloSearchSweeper(Sweeper):
             if r.capacity is not None:
                 metrics[name] = r.capacity
             metrics[f"slo_search.trials{'' if len(results) == 1 else f'.{i}'}"] = len(r.trials)
-            tags[f"slo_search.{i}.overrides"] = " ".join(group)
+            tags[f"slo_search.{i}.overrides"] = " ".join(redact_override(o) for o in group)
         tracker = Tracker(tracking)
         try:
             tracker.log_job(run_id, {}, metrics)

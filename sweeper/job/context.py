@@ -24,6 +24,9 @@ _NOT_MEASURED = (
     "resume",
     "gpu_ids",
     "repeats",
+    # how long a job may take and when it counts as FINISHED: the same measurement either way
+    "job_timeout_s",
+    "min_success_fraction",
 )
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from instruments.errors import SweeperError
+from instruments.redact import redact_text
 from launchers.kinds import server_kind
 from sweeper.job import jobdir, resume
 from sweeper.job.context import JobContext, config_hash
@@ -204,6 +205,7 @@ def report(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> None:
             title += " (SIMULATED server)"
         print(result_block(outcome.summary, title), flush=True)
     if not outcome.ok:
-        print(f"[sweeper] {where} {outcome.status}: {outcome.error}", file=sys.stderr, flush=True)
+        error = redact_text(outcome.error)
+        print(f"[sweeper] {where} {outcome.status}: {error}", file=sys.stderr, flush=True)
     if outcome.lease is not None and not outcome.lease.reused:
         log.info("%s started server pid %s", where, outcome.lease.pid)
