@@ -49,7 +49,6 @@ class TimedResponseHandler(ResponseHandler):
             self.rx = []
         self.rx.append((now, payload.total_bytes))
 
-
     def set_exception(self, exc: BaseException, *cause: Any) -> None:
         """aiohttp puts an HTTP parse error of the body (broken chunked framing) on the
         connection only, where nobody waits once the headers are in: the reader of the body

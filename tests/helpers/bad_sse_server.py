@@ -39,7 +39,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -77,12 +77,18 @@ def usage_chunk(n: int) -> bytes:
     return b"data: " + json.dumps({"choices": [], "usage": usage}).encode() + b"\n\n"
 
 
+def exit_now() -> None:
+    os._exit(1)
+
+
 @dataclass
 class Faults:
     modes: list[str]
     crash_after: int | None = None
     delay_s: float = 30.0
     huge_mib: int = 256
+    # what "the server dies" does (in a test's own process: stop listening instead)
+    crash: Callable[[], None] = exit_now
 
 
 async def stream(request: web.Request, mode: str, n: int, faults: Faults) -> web.StreamResponse:
@@ -155,7 +161,10 @@ def build_app(model: str, faults: Faults, key: str | None = None) -> web.Applica
         n = counter["n"]
         counter["n"] += 1
         if faults.crash_after is not None and n >= faults.crash_after:
-            os._exit(1)
+            faults.crash()
+            if request.transport is not None:
+                request.transport.close()  # no answer, as from a dead process
+            return web.Response()
         mode = faults.modes[n % len(faults.modes)]
         if mode.startswith("http_"):
             status = int(mode[5:])

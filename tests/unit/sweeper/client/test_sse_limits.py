@@ -54,7 +54,7 @@ def test_an_event_over_the_limit_raises_however_it_is_split(chunk: int) -> None:
     parser = SseParser(max_event_bytes=10_000)
     stream = b"data: ok\n\n" + b"data: " + b"y" * 20_000 + b"\n\n"
     events: list[tuple[bytes, int]] = []
-    with pytest.raises(EventTooLarge, match="event_too_large: over load.max_event_bytes=10000"):
+    with pytest.raises(EventTooLarge, match=r"event_too_large: over load\.max_event_bytes=10000"):
         for i in range(0, len(stream), chunk):
             events += parser.feed(stream[i : i + chunk])
     # what came before the huge event was delivered, and the buffer never grew past the limit
