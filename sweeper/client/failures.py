@@ -6,7 +6,7 @@ first colon (`sweeper.metrics` counts them in `errors_by_reason`).
   timeout              the whole request took longer than load.request_timeout_s
   idle_timeout         no byte for load.idle_timeout_s
   connect_error        no connection (refused, unreachable, connect timeout)
-  server_disconnected  the connection closed before or during the response
+  server_disconnected  the connection closed or was reset before or during the response
   incomplete_response  the body ended early or its chunked framing is broken
   bad_event            an event (or body) that is not JSON or not of the protocol's shape
   event_too_large      an event (or body) over load.max_event_bytes
@@ -57,6 +57,8 @@ def failure_text(exc: BaseException, request_timeout_s: float, idle_timeout_s: f
         return f"connect_error: {exc}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
         return "server_disconnected: connection closed mid-response"
+    if isinstance(exc, aiohttp.ClientOSError):
+        return f"server_disconnected: {exc}"
     if isinstance(exc, aiohttp.ClientPayloadError):
         return f"incomplete_response: {exc}"
     if isinstance(exc, aiohttp.ClientResponseError):
