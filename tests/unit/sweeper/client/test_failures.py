@@ -15,7 +15,7 @@ from tests.helpers.bad_sse_server import WRONG_SHAPES
 PAYLOADS = [*WRONG_SHAPES, b"", b"{", b'{"choices": null}', b'{"error": 5}', b'{"error": null}',
             b'{"choices": [{"delta": {"content": 5}}]}', b'{"usage": {"completion_tokens": "3"}}',
             b'{"choices": [{"text": "a"}], "usage": {"completion_tokens": [1]}}',
-            b'{"usage": {"prompt_tokens": "x", "completion_tokens": 1}, "choices": [{"text": "a"}]}',
+            b'{"usage": {"prompt_tokens": "x", "completion_tokens": 1}, "choices": []}',
             b'{"data": 1}', b'{"results": null}', b"[DONE]"]  # fmt: skip
 BACKENDS = [("openai-completions", True), ("openai-chat", True), ("generate", True),
             ("openai-embeddings", False), ("rerank", False)]  # fmt: skip
@@ -54,7 +54,8 @@ def test_wrong_types_found_once_at_the_end() -> None:
 
 def test_failure_texts_name_their_reason() -> None:
     assert failure_text(TimeoutError(), 5, None).startswith("timeout: ")
-    assert failure_text(aiohttp.SocketTimeoutError(), 5, 2).startswith("idle_timeout: no byte for 2")
+    idle = failure_text(aiohttp.SocketTimeoutError(), 5, 2)
+    assert idle.startswith("idle_timeout: no byte for 2")
     assert failure_text(aiohttp.ConnectionTimeoutError(), 5, None).startswith("connect_error")
     payload = aiohttp.ClientPayloadError("cut")
     assert failure_text(payload, 5, None).startswith("incomplete_response")
