@@ -21,4 +21,12 @@ wrapper; response field paths in `load.generate`), the pooling ones (openai-embe
 score), or your own via `register_backend`; each is registered in `BACKENDS`.
 Sampling parameters and any other body fields go in `load.extra_body`; headers in
 `load.headers`; the API key is read from the environment variable named by `load.api_key_env`.
+
+Faults (`sweeper.client.failures`): whatever one response does wrong fails that request only,
+with a reason in its record (`bad_event`, `event_too_large` over `load.max_event_bytes`,
+`incomplete_response`, `timeout` over `load.request_timeout_s` for the whole request,
+`idle_timeout` over `load.idle_timeout_s` of silence, `http_<status>`, ...). When
+`load.max_connect_failures` requests in a row get no answer at all (refused, reset before the
+headers), the server is gone: nothing more is sent, requests never sent get no record, and
+`BenchmarkRun.stopped_reason` / `not_sent` say so.
 """

@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp.client_proto import ResponseHandler
+from aiohttp.http_exceptions import HttpProcessingError
 
 from instruments.rxstamp import arrival_ns, socket_fd
 
@@ -47,6 +48,18 @@ class TimedResponseHandler(ResponseHandler):
             self.rx_payload = payload
             self.rx = []
         self.rx.append((now, payload.total_bytes))
+
+    def set_exception(self, exc: BaseException, *cause: Any) -> None:
+        """aiohttp puts an HTTP parse error of the body (broken chunked framing) on the
+        connection only, where nobody waits once the headers are in: the reader of the body
+        would wait until the timeout. It goes to the body's reader too."""
+        payload = self._payload
+        super().set_exception(exc, *cause)
+        if not isinstance(exc, HttpProcessingError):
+            return  # a timeout or a lost connection reaches the reader already
+        if payload is not None and not payload.is_eof() and payload.exception() is None:
+            message = getattr(exc, "message", "") or str(exc)
+            payload.set_exception(aiohttp.ClientPayloadError(f"broken framing: {message}"))
 
 
 def install(connector: aiohttp.TCPConnector) -> bool:

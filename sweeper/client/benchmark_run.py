@@ -26,6 +26,12 @@ class BenchmarkRun:
     # how late a 5 ms timer fired, sampled through the run: the client's own event-loop delay
     # (what every timestamp may be late by when the client is the bottleneck)
     loop_lag_ms: list[float] = field(default_factory=list)
+    # why the client stopped sending before the schedule's end, "" when it did not; today
+    # "server_unreachable: N requests in a row got no answer (...)" (load.max_connect_failures)
+    stopped_reason: str = ""
+    # requests (warmup included) never sent because of that stop: they have no record (never
+    # attempted, they are neither successes nor failures of the server)
+    not_sent: int = 0
 
     @property
     def measured(self) -> list[RequestRecord]:

@@ -72,7 +72,29 @@ class LoadConfig:
     )
     ignore_eos: bool = option(True, "ask for exactly output_len tokens")
     request_timeout_s: float = option(
-        600.0, "seconds without a byte from the server before a request counts as failed", gt=0
+        1800.0,
+        "seconds a request may take in all, connect to last byte (SSE heartbeats cannot keep "
+        "it alive), before it fails as `timeout`; raise it for very long outputs",
+        gt=0,
+    )
+    idle_timeout_s: float | None = option(
+        600.0,
+        "seconds without a byte from the server (a stall) before a request fails as "
+        "`idle_timeout`; null = only request_timeout_s bounds it",
+        gt=0,
+    )
+    max_event_bytes: int = option(
+        8 << 20,
+        "largest streamed event (SSE event or JSON line) or non-streamed body accepted; a "
+        "bigger one fails that request as `event_too_large`",
+        ge=1024,
+        le=1_000_000_000,
+    )
+    max_connect_failures: int = option(
+        20,
+        "stop sending after this many requests in a row got no connection or no response "
+        "(the server is gone); unsent requests are left out and the run says why (0 = never)",
+        ge=0,
     )
     warmup_requests: int = option(
         0, "requests sent (and awaited) before the measured run; excluded from results"

@@ -12,7 +12,7 @@ from sweeper.client.benchmark_run import BenchmarkRun
 from sweeper.client.config import LoadConfig
 from sweeper.client.progress import Progress
 from sweeper.client.schedules import SCHEDULES, SendSchedule
-from sweeper.client.sender import Sender, run_measured_phase
+from sweeper.client.sender import Sender, drop_unsent, run_measured_phase
 from sweeper.client.session import open_session, paused_gc
 from sweeper.client.workers import run_in_workers
 from sweeper.records import RequestRecord, RequestSpec
@@ -68,6 +68,8 @@ async def run_benchmark(
         if warm:
             await sender.run_fixed(warm, [i % n_specs for i in range(len(warm))],
                                    np.zeros(len(warm)), _now())  # fmt: skip
+            if sender.stop_reason:  # the server is gone already: nothing more is sent
+                sender.not_sent += drop_unsent(warm)
         if load.workers > 1:
             run = await run_in_workers(base_url, model, requests, load, schedule, sender.prefix)
             return finish_run(run, schedule, warm, run.records)
@@ -78,5 +80,6 @@ async def run_benchmark(
                                    lambda: sender.done, load.progress):  # fmt: skip
             t_start = _now()
             t_end, cpu, lags = await run_measured_phase(sender, records, spec_of, schedule, t_start)
-    run = BenchmarkRun(records, t_start, t_end, model, load, client_cpu_ns=cpu, loop_lag_ms=lags)
+    run = BenchmarkRun(records, t_start, t_end, model, load, client_cpu_ns=cpu, loop_lag_ms=lags,
+                       stopped_reason=sender.stop_reason, not_sent=sender.not_sent)  # fmt: skip
     return finish_run(run, schedule, warm, records)

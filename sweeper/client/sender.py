@@ -19,35 +19,24 @@ import numpy as np
 
 from sweeper.client.arrival import ArrivalClock
 from sweeper.client.backends import Backend, StreamState, get_backend
-from sweeper.client.backends.base import StreamError, finish
+from sweeper.client.backends.base import finish
 from sweeper.client.config import LoadConfig
+from sweeper.client.failures import (
+    EVENT_FAULTS,
+    NO_ANSWER,
+    REQUEST_FAILURES,
+    BadEvent,
+    failure_text,
+)
 from sweeper.client.schedules import SendSchedule
 from sweeper.client.session import auth_headers, watch_loop
-from sweeper.client.sse import JsonLinesParser, SseParser
+from sweeper.client.sse import EventTooLarge, JsonLinesParser, SseParser
 from sweeper.records import RequestRecord, RequestSpec
 
 _now = time.monotonic_ns
 
-# what a request's failure is recorded as, by exception type (first match wins: the aiohttp
-# timeout is also a ClientError, some ClientErrors are also ValueErrors)
-REQUEST_FAILURES = (StreamError, TimeoutError, aiohttp.ClientError, ValueError)
-
-
-def failure_text(exc: BaseException, timeout_s: float) -> str:
-    """`RequestRecord.error` for a request that raised `exc`."""
-    if isinstance(exc, StreamError):
-        return str(exc)
-    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
-        return f"timeout: no byte for {timeout_s:g} s"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"connect_error: {exc}"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return "server_disconnected: connection closed mid-response"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return f"incomplete_response: {exc}"
-    if isinstance(exc, aiohttp.ClientError):
-        return f"{type(exc).__name__}: {exc}"
-    return f"bad_event: {exc}"
+# how much of a non-200 answer's body goes into the record
+ERROR_DETAIL_BYTES = 300
 
 
 class Sender:
@@ -68,6 +57,14 @@ class Sender:
         self.stream = load.stream
         self.session: aiohttp.ClientSession | None = None
         self._gate = asyncio.Lock()
+        # requests in a row that got no HTTP answer at all (reset by any response's headers)
+        self.no_answer_run = 0
+        # why sending stopped before the schedule's end ("" while it has not)
+        self.stop_reason = ""
+        # requests of the schedule left unsent by that stop (they get no record)
+        self.not_sent = 0
+        # the scheduler's sleep until the next send time, woken early by a stop
+        self._wake: asyncio.Future[None] | None = None
 
     def new_record(self, index: int, spec_index: int, tag: str = "") -> RequestRecord:
         spec = self.specs[spec_index]
@@ -95,35 +92,73 @@ class Sender:
             post = self.session.post(self.url, data=body, headers=headers, trace_request_ctx=rec)
             async with post as resp:
                 rec.http_status = resp.status
+                self.no_answer_run = 0
                 if resp.status != 200:
-                    detail = (await resp.read())[:300].decode(errors="replace")
+                    detail = (await resp.content.read(ERROR_DETAIL_BYTES)).decode(errors="replace")
                     rec.t_end_ns = _now()
                     rec.error = f"http_{resp.status}: {' '.join(detail.split())}"
                 elif not self.stream:
-                    payload = await resp.read()
-                    self.backend.on_response(payload, _now(), rec, st)
+                    payload = await read_body(resp, self.load.max_event_bytes)
+                    try:
+                        self.backend.on_response(payload, _now(), rec, st)
+                    except EVENT_FAULTS as exc:
+                        raise BadEvent(exc, payload) from None
                 else:
                     await self._read_stream(resp, rec, st)
         except REQUEST_FAILURES as exc:
-            rec.error = failure_text(exc, self.load.request_timeout_s)
+            load = self.load
+            rec.error = failure_text(exc, load.request_timeout_s, load.idle_timeout_s)
+            if rec.http_status is None and isinstance(exc, NO_ANSWER):
+                self._no_answer(rec.error)
         finally:
             self._close_record(rec, st)
 
     async def _read_stream(
         self, resp: aiohttp.ClientResponse, rec: RequestRecord, st: StreamState
     ) -> None:
-        """The hot path: each event gets the arrival time of the read that completed it."""
+        """The hot path: each event gets the arrival time of the read that completed it.
+        An event the backend cannot read fails this request (`bad_event`), nothing else."""
         backend = self.backend
         sse = "event-stream" in resp.headers.get("Content-Type", "event-stream")
-        parser = SseParser() if sse else JsonLinesParser()
+        limit = self.load.max_event_bytes
+        parser = SseParser(limit) if sse else JsonLinesParser(limit)
         clock = ArrivalClock(resp)
-        async for chunk in resp.content.iter_any():
+        event = b""
+        try:  # free unless something is raised (zero-cost exceptions)
+            async for chunk in resp.content.iter_any():
+                now = _now()
+                for event, end in parser.feed(chunk):
+                    backend.on_event(event, clock.at(end, now), rec, st)
             now = _now()
-            for event, end in parser.feed(chunk):
+            for event, end in parser.flush():
                 backend.on_event(event, clock.at(end, now), rec, st)
-        now = _now()
-        for event, end in parser.flush():
-            backend.on_event(event, clock.at(end, now), rec, st)
+        except aiohttp.ClientError:
+            raise  # some are ValueErrors too; failure_text names them
+        except EVENT_FAULTS as exc:
+            raise BadEvent(exc, event) from None
+
+    def _no_answer(self, error: str) -> None:
+        """One more request without an answer; a run of load.max_connect_failures stops the load."""
+        self.no_answer_run += 1
+        limit = self.load.max_connect_failures
+        if limit and self.no_answer_run >= limit and not self.stop_reason:
+            self.stop_reason = (
+                f"server_unreachable: {self.no_answer_run} requests in a row got no answer "
+                f"(load.max_connect_failures={limit}); last: {error[:200]}"
+            )
+            if self._wake is not None and not self._wake.done():
+                self._wake.set_result(None)
+
+    async def _sleep_until(self, target_ns: int, now_ns: int) -> None:
+        """asyncio.sleep (the same future and timer), but a stop wakes it at once."""
+        loop = asyncio.get_running_loop()
+        wake = self._wake = loop.create_future()
+        timer = loop.call_later((target_ns - now_ns) / 1e9, _wake_up, wake)
+        try:
+            await wake
+        finally:
+            timer.cancel()
+            self._wake = None
 
     def _close_record(self, rec: RequestRecord, st: StreamState) -> None:
         """Fill what the request left unset and count it as done (it may have failed anywhere)."""
@@ -166,15 +201,18 @@ class Sender:
 
         async def worker() -> None:
             while (i := await queue.get()) is not None:
-                await self.send(records[i], spec_of[i])
+                if not self.stop_reason:  # after a stop the queued ones stay unsent
+                    await self.send(records[i], spec_of[i])
 
         workers = [asyncio.create_task(worker()) for _ in range(cap or 0)]
         for i in order.tolist():
             target = int(targets[i])
             now = _now()
             if target > now:
-                await asyncio.sleep((target - now) / 1e9)
+                await self._sleep_until(target, now)
                 now = _now()
+            if self.stop_reason:
+                break
             rec = records[i]
             rec.t_scheduled_ns = target
             rec.t_dispatch_ns = now
@@ -197,7 +235,7 @@ class Sender:
         counter = iter(range(first, 1 << 62, stride))
 
         async def worker() -> None:
-            while (now := _now()) < deadline_ns:
+            while (now := _now()) < deadline_ns and not self.stop_reason:
                 i = next(counter)
                 rec = self.new_record(i, i % len(self.specs))
                 rec.t_scheduled_ns = rec.t_dispatch_ns = now
@@ -233,4 +271,32 @@ async def run_measured_phase(
     cpu = time.process_time_ns() - cpu0
     stop.set()
     await watcher
+    if sender.stop_reason:
+        sender.not_sent += drop_unsent(records)
     return t_end, cpu, lags
+
+
+def drop_unsent(records: list[RequestRecord]) -> int:
+    """Remove (in place) the records of requests never handed to the session (no attempt, no
+    record: they are not failures of the server); return how many."""
+    sent = [r for r in records if r.t_post_ns]
+    unsent = len(records) - len(sent)
+    records[:] = sent
+    return unsent
+
+
+async def read_body(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """A non-streamed response body, at most `limit` bytes (else EventTooLarge)."""
+    if resp.content_length is not None and resp.content_length > limit:
+        raise EventTooLarge(limit)
+    body = bytearray()
+    async for chunk in resp.content.iter_any():
+        body += chunk
+        if len(body) > limit:
+            raise EventTooLarge(limit)
+    return bytes(body)
+
+
+def _wake_up(wake: asyncio.Future[None]) -> None:
+    if not wake.done():
+        wake.set_result(None)

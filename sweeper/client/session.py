@@ -71,7 +71,11 @@ def open_session(load: LoadConfig, cap: int | None) -> aiohttp.ClientSession:
         socket_factory=open_socket,
     )
     install_arrival_clock(connector)
-    timeout = aiohttp.ClientTimeout(total=None, sock_read=load.request_timeout_s, sock_connect=30)
+    # total bounds a request's whole time (heartbeats cannot keep it alive); sock_read the
+    # silence between two reads
+    timeout = aiohttp.ClientTimeout(
+        total=load.request_timeout_s, sock_read=load.idle_timeout_s, sock_connect=30
+    )
     trace = aiohttp.TraceConfig()
     trace.on_request_chunk_sent.append(_request_written)
     return aiohttp.ClientSession(connector=connector, timeout=timeout, trace_configs=[trace])

@@ -68,7 +68,9 @@ def note_content(
 
 def finish(rec: RequestRecord, st: StreamState) -> None:
     """Close a record after the response ended: output length, text, success."""
-    rec.generated_text = "".join(st.parts)
+    wrong = _wrong_types(rec, st)
+    if wrong:
+        rec.error = rec.error or f"bad_event: {wrong}"
     counted = sum(rec.chunk_tokens)
     rec.output_len = st.usage_tokens if st.usage_tokens is not None else counted
     rec.exact_chunk_tokens = bool(rec.chunk_tokens) and st.all_exact and counted == rec.output_len
@@ -77,6 +79,23 @@ def finish(rec: RequestRecord, st: StreamState) -> None:
         rec.error = rec.error or "empty_response: no content event received"
     elif not rec.error:
         rec.success = True
+
+
+def _wrong_types(rec: RequestRecord, st: StreamState) -> str:
+    """Fields the server sent with the wrong JSON type (checked once a request, not per event):
+    they are dropped, and the request fails as a bad event."""
+    try:
+        rec.generated_text = "".join(st.parts)
+    except TypeError:
+        st.parts.clear()
+        return "a text field is not a string"
+    if st.usage_tokens is not None and type(st.usage_tokens) is not int:
+        value, st.usage_tokens = st.usage_tokens, None
+        return f"usage.completion_tokens is {value!r}, not an integer"
+    if rec.server_prompt_len is not None and type(rec.server_prompt_len) is not int:
+        value, rec.server_prompt_len = rec.server_prompt_len, None
+        return f"usage.prompt_tokens is {value!r}, not an integer"
+    return ""
 
 
 def dig(obj: Any, path: str | None) -> Any:
