@@ -104,7 +104,8 @@ def measure(
     )
     outcome.records = records_frame(run.records)
     outcome.series = time_series(run)
-    verdict = judge(outcome.summary, spec.min_success_fraction, server_gone(run, lease, pool))
+    stopped = server_gone(run, lease, pool)
+    verdict = judge(outcome.summary, spec.min_success_fraction, stopped, run.not_sent)
     outcome.status, outcome.error = verdict.status, verdict.error
 
 
@@ -113,7 +114,9 @@ def server_gone(run: BenchmarkRun, lease: Lease, pool: Pool) -> str | None:
     last requests found nobody listening; None when it looks fine."""
     if lease.pid is not None and not pool.server_alive():
         return f"server (pid {lease.pid}) exited during the benchmark"
-    return unreachable(run.measured)
+    # the client's own reason first (it stopped sending); the records' tail for runs that
+    # cannot say (client worker processes)
+    return run.stopped_reason or unreachable(run.measured)
 
 
 def finish(

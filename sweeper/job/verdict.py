@@ -52,15 +52,19 @@ def unreachable(measured: Sequence[RequestRecord]) -> str | None:
     return f"the server stopped accepting connections (the last {run} requests: connect_error)"
 
 
-def judge(summary: dict[str, Any], min_success_fraction: float, stopped: str | None) -> Verdict:
+def judge(
+    summary: dict[str, Any], min_success_fraction: float, stopped: str | None, not_sent: int = 0
+) -> Verdict:
     """The status of a job that ran its benchmark, from its summary (`completed` and `failed`
     count the measured requests). `stopped`: why the benchmark is not to be trusted whatever
-    completed (the server exited, it stopped answering), None when nothing says so.
+    completed (the server exited, it stopped answering), None when nothing says so;
+    `not_sent`: the requests the client never started because it stopped early.
     """
     completed = int(summary.get("completed", 0))
-    total = completed + int(summary.get("failed", 0))
+    total = completed + int(summary.get("failed", 0)) + not_sent
     if stopped is not None:
-        return Verdict("FAILED", f"{share_text(completed, total)}: {stopped}")
+        unsent = f", {not_sent} not sent" if not_sent else ""
+        return Verdict("FAILED", f"{share_text(completed, total)}{unsent}: {stopped}")
     if completed == 0:
         return Verdict("FAILED", "no request completed: " + top_error(summary))
     if completed < min_success_fraction * total:

@@ -61,12 +61,16 @@ def test_server_dies_after_10_of_400_job_failed_with_counts_records_kept(
     completed = result["completed"]
     assert 10 - 4 < completed <= 10  # up to 3 others were in flight when it died
     pct = int(100 * completed / 400)
+    # the client stops starting requests once load.max_connect_failures (20) in a row got no
+    # answer: the rest are not sent, and not recorded
+    not_sent = 400 - len(records)
+    assert 20 <= len(records) < 400
     assert error == (
-        f"{completed} of 400 requests completed ({pct} %): server (pid {pid}) exited during "
-        "the benchmark"
+        f"{completed} of 400 requests completed ({pct} %), {not_sent} not sent: "
+        f"server (pid {pid}) exited during the benchmark"
     )
     assert f"[sweeper] job FAILED: {error}" in proc.stderr
-    assert len(records) == 400 and int(records["success"].sum()) == completed
+    assert int(records["success"].sum()) == completed
     (job,) = job_runs(proc.sweep)
     assert job.info.status == "FAILED" and job.data.tags["sweeper.error"] == error
     assert not sim_processes(str(proc.sweep.root))
