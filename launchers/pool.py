@@ -4,7 +4,11 @@
 one is stopped first), the running one otherwise (its prefix cache reset) — once it has answered
 its health path within `HEALTH_TIMEOUT_S`; a server that died or hangs since the last job is
 stopped and replaced, with one warning. `close` stops whatever runs; the entry point's `Runtime`
-calls it at every way out (end, error, Ctrl-C, SIGTERM, interpreter exit).
+calls it at every way out (end, error, Ctrl-C, SIGTERM, SIGHUP, interpreter exit). `close`
+forgets a server only once it is stopped, so a close cut short is finished by the next one; its
+waits are bounded (the server's `stop_timeout_s` + ~10 s). On a GPU machine the wait for the
+stopped server's GPU memory to be released (up to 120 s) happens before the next server starts,
+not in `close`: at the end of a sweep nobody waits for it.
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ from instruments import gpu
 from launchers.config import ModelConfig, ServerConfig
 from launchers.cpus import check_cpus
 from launchers.kinds import server_kind
-from launchers.process import ServerProcess, free_port, group_members, http_get
+from launchers.process import ServerProcess, free_port, http_get
 
 log = logging.getLogger(__name__)
 
 # an idle server between jobs answers its health path in milliseconds; one that has not in this
 # long is hung (a job against it would wait load.request_timeout_s on every request)
 HEALTH_TIMEOUT_S = 5.0
+GPU_RELEASE_TIMEOUT_S = 120.0
 
 # fields that change how we wait for or talk to a server, not what the server is
 _NOT_IDENTITY = {"ready_timeout_s", "stop_timeout_s", "reset_prefix_cache", "metrics_interval_s"}
@@ -88,6 +93,8 @@ class ServerPool:
     def __init__(self) -> None:
         self._running: _Running | None = None
         self.starts = 0
+        # processes of the last stopped server whose GPU memory the next server waits for
+        self._releasing: set[int] = set()
 
     def acquire(self, model: ModelConfig, server: ServerConfig, log_dir: Path) -> Lease:
         fp = fingerprint(model, server)
@@ -134,6 +141,7 @@ class ServerPool:
         workdir.mkdir(parents=True, exist_ok=True)
         plan = kind.plan(model, server, port, workdir)
         plan.cpus = None if server.cpus is None else check_cpus(server.cpus)
+        self._wait_gpu_released()
         proc = ServerProcess(plan, workdir / "server.log", server.stop_timeout_s)
         self.starts += 1
         proc.wait_ready(server.ready_timeout_s)
@@ -146,11 +154,19 @@ class ServerPool:
         return self._running is not None and self._running.alive()
 
     def close(self) -> None:
-        run, self._running = self._running, None
+        """Stop the running server (idempotent; see module doc)."""
+        run = self._running
         if run is not None and run.process is not None:
-            members = set(group_members(run.process.pid)) if gpu.gpus() else set()
+            if gpu.gpus():
+                self._releasing |= run.process.members()
             code = run.process.stop()
             log.info("server %d stopped (exit code %s)", run.process.pid, code)
-            # on a GPU machine the next server starts only once this one's memory is free
-            if members and not gpu.wait_released(members, timeout_s=120):
-                log.warning("GPU memory of server %d not released after 120 s", run.process.pid)
+        self._running = None
+
+    def _wait_gpu_released(self) -> None:
+        """On a GPU machine a server starts only once the last one's GPU memory is free."""
+        members, self._releasing = self._releasing, set()
+        if members and not gpu.wait_released(members, timeout_s=GPU_RELEASE_TIMEOUT_S):
+            log.warning(
+                "GPU memory of the last server not released after %g s", GPU_RELEASE_TIMEOUT_S
+            )

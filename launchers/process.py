@@ -1,15 +1,19 @@
 """Run a `LaunchPlan` as a server process: own process group, log file, readiness, clean stop.
 
 Every server is started in a new session (its own process group) so that stopping it can signal
-the whole group, and with PR_SET_PDEATHSIG so that it dies with us even if we are SIGKILLed.
-Readiness is polled synchronously (no benchmark is running yet); stop is SIGTERM to the server's
-pid, a wait, then SIGKILL to whatever is left of its group.
+the whole group, with PR_SET_PDEATHSIG (SIGTERM when we die: it reaches the server only, the
+kernel clears it on fork), and with the watchdog's marker in its environment, which all its
+descendants inherit: `instruments.watchdog` kills the whole tree when sweeper ends in any way,
+SIGKILL included. Readiness is polled synchronously (no benchmark is running yet); stop is
+SIGTERM to the server's pid, a wait, then SIGKILL to whatever is left of its group and of the
+processes carrying its marker (a descendant that called setsid left the group). Stopping twice
+is harmless. Calls to the server ignore proxy settings (`instruments.http`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import itertools
 import json
 import logging
 import os
@@ -24,14 +28,17 @@ from pathlib import Path
 
 import psutil
 
+from instruments import watchdog
 from instruments.errors import ServerStartError
+from instruments.http import direct
 from launchers.cpus import format_cpus
 from launchers.kinds.base import LaunchPlan
 
 log = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 20
-_PR_SET_PDEATHSIG = 1
+# tags the marker of each server this process starts
+_server_numbers = itertools.count()
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -51,18 +58,12 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def _die_with_parent() -> None:
-    """Runs in the child between fork and exec: SIGTERM it when the parent thread dies."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _child_setup(cpus: set[int] | None) -> Callable[[], None]:
-    """What runs in the child between fork and exec: die with the parent thread, and run on
-    `cpus` (server.cpus, already checked) when given; the server's own children inherit both."""
+def _child_setup(cpus: set[int] | None, parent: int) -> Callable[[], None]:
+    """What runs in the child between fork and exec: SIGTERM when the parent thread dies, and
+    run on `cpus` (server.cpus, already checked) when given; its own children inherit `cpus`."""
 
     def setup() -> None:
-        _die_with_parent()
+        watchdog.die_with_parent(signal.SIGTERM, parent)
         if cpus:
             os.sched_setaffinity(0, cpus)
 
@@ -72,7 +73,7 @@ def _child_setup(cpus: set[int] | None) -> Callable[[], None]:
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:
     """GET returning (status, body); status 0 when nothing answered."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with direct.open(url, timeout=timeout) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as e:
         return e.code, b""
@@ -133,6 +134,9 @@ class ServerProcess:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log_file = log_path.open("ab")
         env = {**os.environ, **plan.env}
+        self._guard = watchdog.guard()
+        self.marker = self._guard.open(f"server-{next(_server_numbers)}", env)
+        env[watchdog.MARK_ENV] = self.marker
         log.info("starting server: %s", " ".join(plan.argv))
         if plan.cpus:
             log.info("server CPUs: %s", format_cpus(plan.cpus))
@@ -144,16 +148,20 @@ class ServerProcess:
                 stderr=subprocess.STDOUT,
                 env=env,
                 start_new_session=True,
-                preexec_fn=_child_setup(plan.cpus),  # servers are started from one thread
+                preexec_fn=_child_setup(plan.cpus, os.getpid()),  # started from one thread
             )
         except OSError as e:
             self._log_file.close()
+            self._guard.close()
             raise ServerStartError(f"cannot run {plan.argv[0]!r}: {e.strerror or e}") from e
         except subprocess.SubprocessError as e:  # only the child's affinity can fail in there
             self._log_file.close()
+            self._guard.close()
             cpus = format_cpus(plan.cpus or set())
             raise ServerStartError(f"server.cpus: cannot run on CPUs {cpus} here ({e})") from e
         self.pid = self.proc.pid
+        self._guard.watch(self.pid)
+        self._stopped = False
 
     @property
     def base_url(self) -> str:
@@ -178,13 +186,18 @@ class ServerProcess:
             self.base_url.rstrip("/") + "/reset_prefix_cache", method="POST"
         )
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:
+            with direct.open(req, timeout=10) as resp:
                 return 200 <= resp.status < 300
         except (urllib.error.URLError, OSError):
             return False
 
+    def members(self) -> set[int]:
+        """The live processes of this server: its group, its marker, their descendants."""
+        return watchdog.find(self.marker, {self.pid})
+
     def stop(self) -> int | None:
-        """SIGTERM the server, wait, SIGKILL its process group; returns the exit code."""
+        """SIGTERM the server, wait, SIGKILL its process group and whatever else carries its
+        marker; returns the exit code. A second call finds nothing left and returns at once."""
         try:
             if self.proc.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
@@ -198,7 +211,13 @@ class ServerProcess:
                 os.killpg(self.pid, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(5)
+            # descendants that left the group (setsid) still carry the marker
+            if left := watchdog.kill_tree(self.marker, {self.pid}, grace_s=0):
+                log.info("server %d: killed %d more process(es) it had left", self.pid, len(left))
             wait_group_gone(self.pid)
+            if not self._stopped:
+                self._stopped = True
+                self._guard.close(self.pid)
             return self.proc.returncode
         finally:
             self._log_file.close()

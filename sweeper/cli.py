@@ -1,19 +1,19 @@
 """Entry point: `python -m sweeper [-m] key=value ...`.
 
 Thin on purpose: compose (Hydra) → typed `RunSpec` → `run_job`. Around the Hydra app it makes sure
-servers are stopped and the sweep run is closed on every way out (end, error, Ctrl-C, SIGTERM), and
-the exit code says whether every job finished. `plan=true` (sweeper.plan) and `--help`
+servers are stopped and the sweep run is closed on every way out (end, error, Ctrl-C, SIGTERM,
+SIGHUP; a further signal cannot cut that short: `instruments.interrupts`), and the exit code says
+whether every job finished: 0, 1 (a job failed), 2 (bad config), 130 / 143 / 129 (SIGINT /
+SIGTERM / SIGHUP). `plan=true` (sweeper.plan) and `--help`
 (sweeper.help) are answered before Hydra, without the server pool or MLflow.
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
 import warnings
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import hydra
@@ -23,6 +23,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from instruments import interrupts
 from instruments.errors import ConfigError
 from sweeper.help import is_help, render_help
 from sweeper.job.context import JobContext
@@ -79,14 +80,6 @@ def objective_value(summary: dict[str, Any], key: str) -> float:
     return float(value)
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C: stop servers, mark the sweep KILLED, exit."""
-
-
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    raise Terminated()
-
-
 def one_line(e: BaseException) -> str:
     """A Hydra/OmegaConf composition error in one line: what, where, why (and the options)."""
     lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
@@ -132,7 +125,7 @@ def main() -> None:
         sys.exit(plan_main())
     from sweeper.runtime import process_runtime
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    interrupts.install()
     runtime = process_runtime()
     # Hydra then raises composition errors (bad key, type, option) to us instead of printing
     # them over several lines; we print one. A user who sets it gets the full trace.
@@ -152,10 +145,13 @@ def main() -> None:
         code = 2
     except KeyboardInterrupt as e:
         status = "KILLED"
-        code = 143 if isinstance(e, Terminated) else 130
-        print("[sweeper] interrupted: servers stopped, finished jobs are kept", file=sys.stderr)
+        code = e.exit_code if isinstance(e, interrupts.Interrupted) else 130
+        print(f"[sweeper] interrupted ({e or 'SIGINT'}): stopping servers", file=sys.stderr)
     finally:
+        interrupts.defer()
         runtime.close(status)
+    if status == "KILLED":
+        print("[sweeper] interrupted: servers stopped, finished jobs are kept", file=sys.stderr)
     if code == 0 and runtime.sweep.jobs_failed:
         code = 1
     sys.exit(code)

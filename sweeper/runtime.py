@@ -38,9 +38,12 @@ class Runtime:
     gpus: GpuHolder = field(default_factory=GpuHolder)
 
     def close(self, status: str | None = None) -> None:
-        """Stop the servers, then end the sweep run (FINISHED/FAILED, or `status`)."""
-        self.pool.close()
-        self.sweep.close(status)
+        """Stop the servers, then end the sweep run (FINISHED/FAILED, or `status`); both are
+        idempotent, so the interpreter-exit close after this one finds nothing to do."""
+        try:
+            self.pool.close()
+        finally:
+            self.sweep.close(status)
 
 
 _process: Runtime | None = None

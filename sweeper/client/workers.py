@@ -5,7 +5,9 @@ say so), each of N processes takes every N-th request of the schedule (open loop
 rate, interleaved) or 1/N of the concurrency (closed loop). They share the start instant
 (absolute `time.monotonic_ns()`, system-wide on Linux), so their records merge into one run.
 Each worker is a spawned process in its own process group; all are joined (or killed) before
-this returns, whatever happens.
+this returns, whatever happens. Should sweeper itself die (SIGKILL), each worker gets SIGKILL
+from the kernel (PR_SET_PDEATHSIG, set first thing in the worker; a worker whose parent is
+already gone exits) and the watchdog (`instruments.watchdog`) kills its process group too.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing as mp
 import os
+import signal
 import time
 from dataclasses import replace
 from multiprocessing import resource_tracker
@@ -21,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from instruments import watchdog
 from sweeper.client.benchmark_run import BenchmarkRun
 from sweeper.client.config import LoadConfig
 from sweeper.client.progress import Progress
@@ -76,8 +80,10 @@ async def _child(
     conn.send((records, t_end, cpu, lags))
 
 
-def worker_main(conn: Connection, done: Any, w: int, *args: Any) -> None:
-    """Entry point of a worker process: its own process group, then the measured phase."""
+def worker_main(conn: Connection, done: Any, w: int, parent: int, *args: Any) -> None:
+    """Entry point of a worker process: die with `parent` (sweeper), its own process group,
+    then the measured phase."""
+    watchdog.die_with_parent(signal.SIGKILL, parent)
     os.setpgid(0, 0)
     try:
         asyncio.run(_child(conn, done, w, *args))
@@ -119,12 +125,20 @@ async def run_in_workers(
     loop = asyncio.get_running_loop()
     procs: list[Any] = []
     conns: list[Connection] = []
+    guard = watchdog.guard()
     try:
         for w in range(load.workers):
             parent, child = ctx.Pipe()
-            args = (child, done, w, base_url, model, requests, load, schedule, prefix)
+            args = (child, done, w, os.getpid(), base_url, model, requests, load, schedule, prefix)
             proc = ctx.Process(target=worker_main, args=args, name=f"sweeper-client-{w}")
-            proc.start()
+            guard.open(f"client-{w}", {})
+            try:
+                proc.start()
+            except BaseException:
+                guard.close()
+                raise
+            assert proc.pid is not None  # started
+            guard.watch(proc.pid)  # its group: the worker makes its pid its group id
             # only the worker holds its end: a dead worker then reads as EOF here, not a hang
             child.close()
             procs.append(proc)
@@ -151,6 +165,7 @@ async def run_in_workers(
             if proc.is_alive():
                 proc.kill()
                 proc.join()
+            guard.close(proc.pid)
         for conn in conns:
             conn.close()
         if not tracker_was_running:

@@ -3,7 +3,8 @@
 The thread only fetches and keeps the `vllm:` lines (a blocking socket read that releases the
 GIL, and a line filter of ~1 ms per 55 KB scrape); parsing with prometheus_client's text parser
 (5-20 ms a scrape) happens in `stop()`, after the benchmark, so the client's event loop does not
-compete with it for the GIL. `prefixes=("",)` keeps every metric.
+compete with it for the GIL. `prefixes=("",)` keeps every metric. Proxy settings are ignored
+(`instruments.http.direct`).
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import json
 import logging
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 
 import pandas as pd
 from prometheus_client.parser import text_string_to_metric_families
+
+from instruments.http import direct
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +101,7 @@ class MetricsScraper:
     def _scrape_once(self) -> None:
         started = time.monotonic()
         try:
-            with urllib.request.urlopen(self.url, timeout=self.timeout_s) as resp:
+            with direct.open(self.url, timeout=self.timeout_s) as resp:  # no proxy
                 body = resp.read().decode("utf-8", errors="replace")
         except Exception as e:  # a scrape failure must never fail the job
             self.stats.errors += 1

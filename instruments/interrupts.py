@@ -1,0 +1,83 @@
+"""The signals that end sweeper — SIGINT (Ctrl-C), SIGTERM, SIGHUP — and a teardown they
+cannot cut short.
+
+`install()` makes the first of them raise `Interrupted` (a KeyboardInterrupt, so every layer
+that cleans up on Ctrl-C cleans up on all three). From then on, and from `defer()` on (the
+entry point calls it before it stops servers at any way out), a further signal only prints
+one line and is otherwise ignored: a second Ctrl-C while servers stop, or the SIGHUP of a
+closing terminal, must not leave a server running. The waits of that teardown are bounded
+(`launchers.pool`); `kill -9` stays available and is safe (`instruments.watchdog`).
+
+Exit codes: 130 SIGINT, 143 SIGTERM, 129 SIGHUP (128 + the signal number, as shells report).
+A signal that was ignored when the process started (`nohup` ignores SIGHUP; a background job of
+a non-interactive shell ignores SIGINT) stays ignored. After SIGHUP, stdout and stderr that are
+a terminal (now hung up: writes would fail with EIO mid-teardown) are pointed at /dev/null.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import stat
+from types import FrameType
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+_stopping = False
+
+
+class Interrupted(KeyboardInterrupt):
+    """One of SIGNALS arrived; `exit_code` is 128 + its number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def install() -> None:
+    """Handle SIGNALS as the module doc says (call once, from the main thread)."""
+    global _stopping
+    _stopping = False
+    for sig in SIGNALS:
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, _on_signal)
+
+
+def defer() -> None:
+    """From now on SIGNALS are noted, not raised (the teardown runs to its end)."""
+    global _stopping
+    _stopping = True
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    global _stopping
+    if signum == signal.SIGHUP:
+        _quiet_terminal()
+    name = signal.Signals(signum).name
+    if _stopping:
+        # os.write, not print: the handler may run in the middle of a print to stderr
+        with contextlib.suppress(OSError):
+            os.write(
+                2,
+                f"[sweeper] {name}: still stopping servers, a few seconds more (kill -9 "
+                "is safe: the watchdog stops what is left)\n".encode(),
+            )
+        return
+    _stopping = True
+    raise Interrupted(signum)
+
+
+def _quiet_terminal() -> None:
+    """Point stdout/stderr at /dev/null where they are a terminal (see module doc)."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        for fd in (1, 2):
+            with contextlib.suppress(OSError):
+                if stat.S_ISCHR(os.fstat(fd).st_mode) and fd != devnull:
+                    os.dup2(devnull, fd)
+        os.close(devnull)
