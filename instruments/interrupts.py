@@ -2,7 +2,9 @@
 cannot cut short.
 
 `install()` makes the first of them raise `Interrupted` (a KeyboardInterrupt, so every layer
-that cleans up on Ctrl-C cleans up on all three). From then on, and from `defer()` on (the
+that cleans up on Ctrl-C cleans up on all three). Inside `held()` — a few lines that start a
+process and register it, which an exception in their middle would leave untracked — it is
+raised when the block ends instead. From then on, and from `defer()` on (the
 entry point calls it before it stops servers at any way out), a further signal only prints
 one line and is otherwise ignored: a second Ctrl-C while servers stop, or the SIGHUP of a
 closing terminal, must not leave a server running. The waits of that teardown are bounded
@@ -20,11 +22,14 @@ import contextlib
 import os
 import signal
 import stat
+from collections.abc import Iterator
 from types import FrameType
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _stopping = False
+_held = False
+_pending: int | None = None
 
 
 class Interrupted(KeyboardInterrupt):
@@ -41,11 +46,26 @@ class Interrupted(KeyboardInterrupt):
 
 def install() -> None:
     """Handle SIGNALS as the module doc says (call once, from the main thread)."""
-    global _stopping
-    _stopping = False
+    global _stopping, _pending
+    _stopping, _pending = False, None
     for sig in SIGNALS:
         if signal.getsignal(sig) is not signal.SIG_IGN:
             signal.signal(sig, _on_signal)
+
+
+@contextlib.contextmanager
+def held() -> Iterator[None]:
+    """A block the first signal does not cut: it is raised as the block ends (main thread)."""
+    global _held, _pending, _stopping
+    outer, _held = _held, True
+    try:
+        yield
+    finally:
+        _held = outer
+        if not outer and _pending is not None:
+            signum, _pending = _pending, None
+            _stopping = True
+            raise Interrupted(signum)
 
 
 def defer() -> None:
@@ -54,8 +74,16 @@ def defer() -> None:
     _stopping = True
 
 
+def ignore() -> None:
+    """The teardown is done: ignore SIGNALS for the rest of the exit, so that a late one does
+    not change the exit code (Python puts its handlers back to the default while it finalizes,
+    and a default SIGINT then would end the process by the signal)."""
+    for sig in SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
+
+
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    global _stopping
+    global _stopping, _pending
     if signum == signal.SIGHUP:
         _quiet_terminal()
     name = signal.Signals(signum).name
@@ -67,6 +95,9 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
                 f"[sweeper] {name}: still stopping servers, a few seconds more (kill -9 "
                 "is safe: the watchdog stops what is left)\n".encode(),
             )
+        return
+    if _held:
+        _pending = signum if _pending is None else _pending
         return
     _stopping = True
     raise Interrupted(signum)

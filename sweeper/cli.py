@@ -150,6 +150,7 @@ def main() -> None:
     finally:
         interrupts.defer()
         runtime.close(status)
+        interrupts.ignore()
     if status == "KILLED":
         print("[sweeper] interrupted: servers stopped, finished jobs are kept", file=sys.stderr)
     if code == 0 and runtime.sweep.jobs_failed:

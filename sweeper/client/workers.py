@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from instruments import watchdog
+from instruments import interrupts, watchdog
 from sweeper.client.benchmark_run import BenchmarkRun
 from sweeper.client.config import LoadConfig
 from sweeper.client.progress import Progress
@@ -131,18 +131,21 @@ async def run_in_workers(
             parent, child = ctx.Pipe()
             args = (child, done, w, os.getpid(), base_url, model, requests, load, schedule, prefix)
             proc = ctx.Process(target=worker_main, args=args, name=f"sweeper-client-{w}")
-            guard.open(f"client-{w}", {})
-            try:
-                proc.start()
-            except BaseException:
-                guard.close()
-                raise
-            assert proc.pid is not None  # started
-            guard.watch(proc.pid)  # its group: the worker makes its pid its group id
+            # a Ctrl-C inside would leave a started worker out of `procs`: never killed, and
+            # the resource tracker (whose pipe it holds) never stops
+            with interrupts.held():
+                guard.open(f"client-{w}", {})
+                try:
+                    proc.start()
+                except BaseException:
+                    guard.close()
+                    raise
+                assert proc.pid is not None  # started
+                guard.watch(proc.pid)  # its group: the worker makes its pid its group id
+                procs.append(proc)
+                conns.append(parent)
             # only the worker holds its end: a dead worker then reads as EOF here, not a hang
             child.close()
-            procs.append(proc)
-            conns.append(parent)
         for conn in conns:
             await loop.run_in_executor(None, _recv, conn)
         t_start = time.monotonic_ns() + START_MARGIN_NS
