@@ -203,3 +203,48 @@ def test_nothing_sweeper_started_survives_it(
         assert sum("multiprocessing.spawn" in s.cmdline for s in o.before) >= 2, o.before
     if name == "SIGINT2" and scenario == "wrapper":  # its teardown takes seconds: long enough
         assert "still stopping servers" in o.run.output, o.run.output[-2000:]
+
+
+VLLM_SIGNALS = ("SIGKILL", "SIGINT2")
+
+
+@pytest.fixture(scope="module")
+def vllm_matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    """Real vLLM on CPU (api server + EngineCore), one sweep at a time: it takes both cores."""
+    exe = os.environ.get("SWEEPER_VLLM_PYTHON") or str(WRAPPER.parents[2] / ".venv-vllm/bin/python")
+    if not Path(exe).is_file():
+        pytest.fail(f"no vLLM environment at {exe}: run scripts/setup-vllm-cpu.sh first")
+    out = {}
+    for name in VLLM_SIGNALS:
+        sweep = Sweep(tmp_path_factory.mktemp(f"vllm-{name}"))
+        overrides = ("server=vllm", "model=tiny-random", f"server.executable={exe}")
+        run = LiveRun(sweep, *SWEEP, *overrides)
+        try:
+            wait_job1(sweep, run, "vllm", 540)
+            time.sleep(3)  # job 1 mid-benchmark
+            out.update(settle({name: run}, {name: sweep}))
+        finally:
+            run.reap()
+    return out
+
+
+@pytest.mark.vllm
+@pytest.mark.parametrize("name", VLLM_SIGNALS)
+def test_real_vllm_and_its_engine_core_die_with_sweeper(
+    vllm_matrix: dict[str, Outcome], fault_row: RecordRow, name: str
+) -> None:
+    o = vllm_matrix[name]
+    kept = len(pd.read_parquet(o.sweep.sweep_dir / "0" / "requests.parquet"))
+    engine = [s for s in o.before if "EngineCore" in s.name or "EngineCore" in s.cmdline]
+    observed = (
+        f"real vLLM, {name}: exit {o.code}; {len(o.before)} process(es) started "
+        f"({sorted({s.name for s in o.before})}) all gone {o.took_s:.1f} s after the signal; "
+        f"{len(o.left)} left; job 0 kept {kept}/8 records"
+    )
+    print(observed)
+    fault_row("sigkill" if name == "SIGKILL" else "sigint", observed)
+    fault_row("leftovers", observed)
+    assert engine, [s.name for s in o.before]
+    assert not o.left, [describe(p) for p in o.left]
+    assert o.code == EXIT_CODES[name], o.run.output[-3000:]
+    assert kept == 8

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -11,7 +14,8 @@ import pytest
 
 from instruments.errors import ServerStartError
 from launchers.kinds import LaunchPlan
-from launchers.process import ServerProcess, free_port, group_members
+from launchers.process import ServerProcess, free_port, group_members, http_get
+from tests.helpers.processes import Spawned
 
 
 def toy_plan(tmp_path: Path, *flags: str) -> LaunchPlan:
@@ -91,3 +95,96 @@ def test_missing_executable_is_one_line_error(tmp_path: Path) -> None:
     plan = LaunchPlan(argv=["/nonexistent/server-binary"], base_url="http://127.0.0.1:1")
     with pytest.raises(ServerStartError, match="cannot run '/nonexistent/server-binary'"):
         ServerProcess(plan, tmp_path / "s.log")
+
+
+def stubborn_plan() -> LaunchPlan:
+    """A server that ignores SIGTERM with a child that left its group and session (setsid)."""
+    port = free_port()
+    argv = [sys.executable, "-m", "tests.helpers.stubborn_server", str(port)]
+    return LaunchPlan(argv=argv, base_url=f"http://127.0.0.1:{port}")
+
+
+def sessions(pids: set[int]) -> set[int]:
+    found = set()
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            found.add(os.getsid(pid))
+    return found
+
+
+def wait_members(proc: ServerProcess, count: int) -> set[int]:
+    deadline = time.monotonic() + 30
+    while len(members := proc.members()) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return members
+
+
+def test_stop_also_kills_a_descendant_that_left_the_group(tmp_path: Path) -> None:
+    proc = ServerProcess(stubborn_plan(), tmp_path / "s.log", stop_timeout_s=1)
+    proc.wait_ready(30)
+    members = wait_members(proc, 2)
+    assert len(sessions(members)) == 2, "the child runs in a session of its own"
+    proc.stop()
+    assert not proc.members()
+    assert not [pid for pid in members if psutil.pid_exists(pid) and _live(pid)]
+    proc.stop()  # a second stop finds nothing to do
+
+
+def _live(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+OWNER = """
+import sys, time
+from pathlib import Path
+from launchers.kinds import LaunchPlan
+from launchers.process import ServerProcess
+plan = LaunchPlan(argv=sys.argv[2:], base_url="http://127.0.0.1:" + sys.argv[5])
+proc = ServerProcess(plan, Path(sys.argv[1]), stop_timeout_s=1)
+proc.wait_ready(30)
+print(proc.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_sigkilled_owner_leaves_no_server_process(tmp_path: Path) -> None:
+    """The watchdog kills the server, its setsid'ed child (both ignore SIGTERM) and exits."""
+    plan = stubborn_plan()
+    argv = [sys.executable, "-c", OWNER, str(tmp_path / "s.log"), *plan.argv]
+    with Spawned(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as owner:
+        assert owner.proc.stdout is not None
+        server = int(owner.proc.stdout.readline())
+        deadline = time.monotonic() + 30
+        while len(started := psutil.Process(owner.pid).children(recursive=True)) < 3:
+            assert time.monotonic() < deadline, started  # watchdog, server, its child
+            time.sleep(0.05)
+        assert server in {p.pid for p in started}
+        t0 = time.monotonic()
+        owner.proc.kill()
+        _, alive = psutil.wait_procs(started, timeout=15)
+        print(f"{len(started)} processes gone {time.monotonic() - t0:.1f} s after SIGKILL")
+        _, err = owner.proc.communicate(timeout=15)
+    assert not alive, alive
+    assert "watchdog: sweeper" in err and "is gone" in err
+
+
+def test_health_and_reset_ignore_proxy_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    for var in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy"):
+        monkeypatch.setenv(var, dead)
+    for var in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(urllib.request, "_opener", None)  # urlopen's opener, built anew
+    proc = ServerProcess(toy_plan(tmp_path), tmp_path / "s.log")
+    try:
+        proc.wait_ready(30)  # /health and /v1/models
+        assert proc.reset_prefix_cache()
+        status, body = http_get(proc.base_url + "/resets")
+        assert (status, json.loads(body)) == (200, {"n": 1})
+    finally:
+        proc.stop()
