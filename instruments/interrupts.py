@@ -4,7 +4,10 @@ cannot cut short.
 `install()` makes the first of them raise `Interrupted` (a KeyboardInterrupt, so every layer
 that cleans up on Ctrl-C cleans up on all three). Inside `held()` — a few lines that start a
 process and register it, which an exception in their middle would leave untracked — it is
-raised when the block ends instead. From then on, and from `defer()` on (the
+raised when the block ends instead. A signal handler runs wherever the main thread is, also in
+a `__del__` or a garbage-collector callback, where Python drops any exception ("Exception
+ignored in ...") — the interrupt would be lost and sweeper would run on; such an `Interrupted`
+is delivered again (`sys.unraisablehook`). From then on, and from `defer()` on (the
 entry point calls it before it stops servers at any way out), a further signal only prints
 one line and is otherwise ignored: a second Ctrl-C while servers stop, or the SIGHUP of a
 closing terminal, must not leave a server running. The waits of that teardown are bounded
@@ -18,16 +21,24 @@ a terminal (now hung up: writes would fail with EIO mid-teardown) are pointed at
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
 import signal
 import stat
+import sys
+import threading
 from collections.abc import Iterator
 from types import FrameType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sys import UnraisableHookArgs
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 _stopping = False
+_deferred = False
 _held = False
 _pending: int | None = None
 
@@ -46,11 +57,33 @@ class Interrupted(KeyboardInterrupt):
 
 def install() -> None:
     """Handle SIGNALS as the module doc says (call once, from the main thread)."""
-    global _stopping, _pending
-    _stopping, _pending = False, None
+    global _stopping, _deferred, _pending
+    _stopping, _deferred, _pending = False, False, None
     for sig in SIGNALS:
         if signal.getsignal(sig) is not signal.SIG_IGN:
             signal.signal(sig, _on_signal)
+    if sys.unraisablehook is not _redeliver:
+        global _next_hook
+        _next_hook = sys.unraisablehook
+        sys.unraisablehook = _redeliver
+
+
+_next_hook = sys.unraisablehook
+
+
+def _redeliver(unraisable: UnraisableHookArgs) -> None:
+    """An `Interrupted` dropped in a `__del__` or a gc callback: raise it once more at the
+    main thread's next step (as if the signal came again)."""
+    global _stopping
+    exc = unraisable.exc_value
+    if isinstance(exc, Interrupted) and not _deferred:
+        _stopping = False
+        # from another thread, a moment later: here, or at once, it would be dropped again
+        timer = threading.Timer(0.05, _thread.interrupt_main, (exc.signum,))
+        timer.daemon = True
+        timer.start()
+        return
+    _next_hook(unraisable)
 
 
 @contextlib.contextmanager
@@ -70,8 +103,8 @@ def held() -> Iterator[None]:
 
 def defer() -> None:
     """From now on SIGNALS are noted, not raised (the teardown runs to its end)."""
-    global _stopping
-    _stopping = True
+    global _stopping, _deferred
+    _stopping = _deferred = True
 
 
 def ignore() -> None:
