@@ -112,9 +112,10 @@ def sessions(pids: set[int]) -> set[int]:
     return found
 
 
-def wait_members(proc: ServerProcess, count: int) -> set[int]:
+def wait_setsid(proc: ServerProcess) -> set[int]:
+    """The server's processes once its child has moved to a session of its own."""
     deadline = time.monotonic() + 30
-    while len(members := proc.members()) < count and time.monotonic() < deadline:
+    while len(sessions(members := proc.members())) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     return members
 
@@ -122,7 +123,7 @@ def wait_members(proc: ServerProcess, count: int) -> set[int]:
 def test_stop_also_kills_a_descendant_that_left_the_group(tmp_path: Path) -> None:
     proc = ServerProcess(stubborn_plan(), tmp_path / "s.log", stop_timeout_s=1)
     proc.wait_ready(30)
-    members = wait_members(proc, 2)
+    members = wait_setsid(proc)
     assert len(sessions(members)) == 2, "the child runs in a session of its own"
     proc.stop()
     assert not proc.members()
