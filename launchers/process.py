@@ -31,6 +31,7 @@ import psutil
 from instruments import watchdog
 from instruments.errors import ServerStartError
 from instruments.http import direct
+from instruments.redact import redact_argv
 from launchers.cpus import format_cpus
 from launchers.kinds.base import LaunchPlan
 
@@ -137,7 +138,7 @@ class ServerProcess:
         self._guard = watchdog.guard()
         self.marker = self._guard.open(f"server-{next(_server_numbers)}", env)
         env[watchdog.MARK_ENV] = self.marker
-        log.info("starting server: %s", " ".join(plan.argv))
+        log.info("starting server: %s", " ".join(redact_argv(plan.argv)))
         if plan.cpus:
             log.info("server CPUs: %s", format_cpus(plan.cpus))
         try:

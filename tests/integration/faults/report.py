@@ -19,14 +19,20 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "stopped; the sweep goes on; the next job tries once more",
     ),
     "crash": (
-        "Server crashes mid-benchmark",
-        "in-flight and later requests recorded as errors with a reason; the job FAILED "
-        "(`server exited during the benchmark`), its files kept; the next job restarts the server",
+        "Server crashes mid-benchmark (or an external one goes away)",
+        "in-flight requests recorded as errors with a reason; the client stops sending once "
+        "`load.max_connect_failures` (20) in a row got no answer; the job FAILED with the counts "
+        "(`8 of 400 requests completed (2 %), 367 not sent: server (pid N) exited during the "
+        "benchmark`), its records and files kept; the next job restarts the server",
     ),
     "stall": (
-        "Server stalls (sends no bytes)",
-        "the request fails after `load.request_timeout_s` without a byte (`timeout`); the job "
-        "ends within that timeout + grace",
+        "Server stalls (sends no bytes), or sends only SSE heartbeats",
+        "the request fails after `load.idle_timeout_s` of silence (`idle_timeout`) or "
+        "`load.request_timeout_s` in all (`timeout`, heartbeats included); the job goes on",
+    ),
+    "hung_reused": (
+        "A reused server hangs or dies between jobs",
+        "health-checked before each job (5 s): stopped and replaced, one warning line",
     ),
     "http_errors": (
         "HTTP 429/500 bursts, streams cut mid-response",
@@ -34,9 +40,30 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "`incomplete_response`); the benchmark goes on; the job FINISHED with `failed` > 0",
     ),
     "bad_stream": (
-        "Malformed SSE, truncated JSON, missing usage",
-        "malformed/truncated: that request failed (`bad_event`); missing usage: request kept, "
-        "tokens counted per chunk and flagged (`itl_per_token: false`); no crash",
+        'Malformed SSE, truncated JSON, wrong-shape events (`123`, `{"choices":[null]}`), '
+        "missing usage",
+        "that request failed (`bad_event: …` quoting the event), the job keeps every record; "
+        "missing usage: request kept, tokens counted per chunk and flagged "
+        "(`itl_per_token: false`)",
+    ),
+    "huge_event": (
+        "An event over `load.max_event_bytes` (8 MiB), a broken chunked body, a non-JSON error",
+        "that request failed (`event_too_large`, `incomplete_response` at once, `http_502` / "
+        "`bad_event`); memory stays bounded, parsing linear; the job keeps every record",
+    ),
+    "below_share": (
+        "Most requests fail",
+        "the job FAILED below `min_success_fraction` (0.25) with the counts and the most "
+        "frequent error; records kept",
+    ),
+    "job_deadline": (
+        "A job runs past `job_timeout_s` (24 h)",
+        "the job FAILED (`job_timeout_s=… reached during the benchmark`); the sweep goes on",
+    ),
+    "disk": (
+        "Job dir full or unwritable",
+        "one line naming the path and the OS error; the job FAILED in MLflow and counted; "
+        "exit code 1; the sweep goes on; files already written kept",
     ),
     "mlflow_dead": (
         "MLflow unreachable (`tracking.uri` at a dead port)",
@@ -52,17 +79,20 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "analysis reads the job dirs; `sync` pushes them to MLflow later",
     ),
     "sigint": (
-        "Ctrl-C (SIGINT) mid-sweep",
+        "Ctrl-C (SIGINT) mid-sweep, also twice",
         "servers stopped, sweep run KILLED, the interrupted job KILLED, finished jobs intact; "
-        "exit 130 within 15 s; no orphan process",
+        "exit 130 within `server.stop_timeout_s` + 10 s; a second Ctrl-C does not cut the "
+        "teardown short; no orphan process",
     ),
     "sigterm": (
-        "SIGTERM mid-sweep",
-        "as Ctrl-C; exit 143",
+        "SIGTERM or SIGHUP mid-sweep",
+        "as Ctrl-C; exit 143 (SIGHUP: 129)",
     ),
     "sigkill": (
         "sweeper SIGKILLed mid-sweep",
-        "the server dies with it (parent-death signal); finished jobs' files intact",
+        "its watchdog stops every process sweeper started (servers with all their descendants, "
+        "vLLM's EngineCore, wrappers that ignore SIGTERM, client workers) within seconds; "
+        "finished jobs' files intact",
     ),
     "atomic": (
         "Job killed while writing its files",
@@ -95,8 +125,14 @@ EXPECTED: dict[str, tuple[str, str]] = {
         "one line naming the key, before any server starts",
     ),
     "api_key": (
-        "API key given through the environment",
-        "sent to the server only; nowhere in MLflow params, tags, artifacts, job dirs or logs",
+        "A secret in an override, header, server env or body (`${oc.env:…}`, `Authorization`, "
+        "`api_key`, `*_token`, …)",
+        "`***` in MLflow params, tags, run names, result.json, `.hydra/`, logs and the copied "
+        "server log; vLLM gets its key through `VLLM_API_KEY` (`server.api_key_env`), never argv",
+    ),
+    "proxy": (
+        "`http_proxy` set, no `no_proxy`",
+        "health checks, `/metrics` scrapes and cache resets of 127.0.0.1 go direct",
     ),
     "bind": ("Default server address", "started servers listen on 127.0.0.1 only"),
     "metachar": (
@@ -105,8 +141,9 @@ EXPECTED: dict[str, tuple[str, str]] = {
     ),
     "leftovers": (
         "After any of the above",
-        "no process started by sweeper remains (servers run in their own process group: "
-        "SIGTERM, then SIGKILL of the group)",
+        "no process started by sweeper remains (servers run in their own process group with a "
+        "marker in their environment: SIGTERM, then SIGKILL of the group and of every marked "
+        "descendant)",
     ),
 }
 
