@@ -12,6 +12,7 @@ import asyncio
 import json
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -61,6 +62,8 @@ class Sender:
         self.no_answer_run = 0
         # why sending stopped before the schedule's end ("" while it has not)
         self.stop_reason = ""
+        # what a request cancelled in flight records as its error (the deadline's words)
+        self.cancel_reason = ""
         # requests of the schedule left unsent by that stop (they get no record)
         self.not_sent = 0
         # the scheduler's sleep until the next send time, woken early by a stop
@@ -110,6 +113,9 @@ class Sender:
             rec.error = failure_text(exc, load.request_timeout_s, load.idle_timeout_s)
             if rec.http_status is None and isinstance(exc, NO_ANSWER):
                 self._no_answer(rec.error)
+        except asyncio.CancelledError:
+            rec.error = rec.error or "cancelled: " + (self.cancel_reason or "the run was stopped")
+            raise
         finally:
             self._close_record(rec, st)
 
@@ -245,6 +251,15 @@ class Sender:
         await asyncio.gather(*(worker() for _ in range(cap)))
 
 
+@dataclass
+class StopAt:
+    """A time (monotonic ns) at which the measured phase is cut short, and what to say then
+    (the job's deadline: `job_timeout_s=… reached during the benchmark`)."""
+
+    t_ns: int
+    reason: str
+
+
 async def run_measured_phase(
     sender: Sender,
     records: list[RequestRecord],
@@ -253,20 +268,35 @@ async def run_measured_phase(
     t0: int,
     stride: int = 1,
     first: int = 0,
+    stop_at: StopAt | None = None,
 ) -> tuple[int, int, list[float]]:
     """Send the measured phase from t0 (absolute ns, may be ahead): (t_end, CPU ns, loop lags).
-    A closed loop for a duration numbers its requests first, first + stride, ..."""
+    A closed loop for a duration numbers its requests first, first + stride, ... At `stop_at`
+    the requests in flight end as `cancelled: <reason>` and the rest are not sent; every record
+    measured so far is kept."""
     lags: list[float] = []
     stop = asyncio.Event()
     watcher = asyncio.create_task(watch_loop(lags, stop))
     cpu0 = time.process_time_ns()
-    if schedule.closed_duration:
-        assert sender.load.duration_s is not None
-        await asyncio.sleep(max(t0 - _now(), 0) / 1e9)
-        deadline = t0 + int(sender.load.duration_s * 1e9)
-        await sender.run_closed_for(records, deadline, stride=stride, first=first)
-    else:
-        await sender.run_fixed(records, spec_of, schedule.offsets, t0)
+    loop = asyncio.get_running_loop()
+    when = None if stop_at is None else loop.time() + (stop_at.t_ns - _now()) / 1e9
+    if stop_at is not None:
+        sender.cancel_reason = stop_at.reason
+    scope = asyncio.timeout_at(when)
+    try:
+        async with scope:
+            if schedule.closed_duration:
+                assert sender.load.duration_s is not None
+                await asyncio.sleep(max(t0 - _now(), 0) / 1e9)
+                deadline = t0 + int(sender.load.duration_s * 1e9)
+                await sender.run_closed_for(records, deadline, stride=stride, first=first)
+            else:
+                await sender.run_fixed(records, spec_of, schedule.offsets, t0)
+    except TimeoutError:
+        if stop_at is None or not scope.expired():
+            raise
+        sender.stop_reason = sender.stop_reason or stop_at.reason
+        await cancel_other_tasks(keep=watcher)
     t_end = _now()
     cpu = time.process_time_ns() - cpu0
     stop.set()
@@ -274,6 +304,16 @@ async def run_measured_phase(
     if sender.stop_reason:
         sender.not_sent += drop_unsent(records)
     return t_end, cpu, lags
+
+
+async def cancel_other_tasks(keep: asyncio.Task[None]) -> None:
+    """Cancel every task of this loop but the caller and `keep`, and wait for them: the sends
+    still in flight and the workers that feed them."""
+    me = asyncio.current_task()
+    others = [t for t in asyncio.all_tasks() if t is not me and t is not keep]
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
 
 
 def drop_unsent(records: list[RequestRecord]) -> int:

@@ -11,8 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from instruments.errors import SweeperError
+from sweeper.client.sender import StopAt
 
 T = TypeVar("T")
+
+# how long after the deadline a client that did not stop by itself is cancelled (records lost)
+DEADLINE_GRACE_S = 10.0
 
 
 class JobTimeout(SweeperError):
@@ -38,10 +42,18 @@ class Deadline:
         if self.remaining() == 0.0:
             raise self.expired(where)
 
-    async def bound(self, work: Coroutine[Any, Any, T], where: str) -> T:
-        """Await `work`, cancelled at the deadline (then JobTimeout; a TimeoutError of `work`'s
-        own passes through as it is)."""
-        scope = asyncio.timeout(self.remaining())
+    def stop_at(self, where: str) -> StopAt | None:
+        """The deadline for the client, which stops there itself and keeps its records."""
+        left = self.remaining()
+        if left is None:
+            return None
+        return StopAt(time.monotonic_ns() + int(left * 1e9), str(self.expired(where)))
+
+    async def bound(self, work: Coroutine[Any, Any, T], where: str, grace_s: float = 0.0) -> T:
+        """Await `work`, cancelled `grace_s` after the deadline (then JobTimeout; a
+        TimeoutError of `work`'s own passes through as it is)."""
+        left = self.remaining()
+        scope = asyncio.timeout(None if left is None else left + grace_s)
         try:
             async with scope:
                 return await work

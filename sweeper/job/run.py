@@ -24,7 +24,7 @@ from instruments.redact import redact_text
 from launchers.kinds import server_kind
 from sweeper.job import jobdir, resume
 from sweeper.job.context import JobContext, config_hash
-from sweeper.job.deadline import Deadline
+from sweeper.job.deadline import DEADLINE_GRACE_S, Deadline
 from sweeper.job.outcome import Outcome
 from sweeper.job.prepare import Prepared, prepare
 from sweeper.job.verdict import judge, unreachable
@@ -94,8 +94,14 @@ def measure(
     watch = ServerWatch(lease.base_url, spec.server.metrics_interval_s)
     watch.start()
     try:
-        client = run_benchmark(lease.base_url, prepared.model.name, prepared.requests, spec.load)
-        run = asyncio.run(deadline.bound(client, "during the benchmark"))
+        where = "during the benchmark"
+        # the client stops at the deadline itself and keeps its records; the bound (a little
+        # later) covers what it cannot cut short: the warmup, worker processes
+        client = run_benchmark(
+            lease.base_url, prepared.model.name, prepared.requests, spec.load,
+            deadline.stop_at(where),
+        )  # fmt: skip
+        run = asyncio.run(deadline.bound(client, where, grace_s=DEADLINE_GRACE_S))
     finally:
         outcome.server_metrics = watch.stop()
     outcome.summary = summarize(run, spec.slo, list(spec.percentiles))

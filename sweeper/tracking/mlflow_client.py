@@ -97,11 +97,20 @@ class _RetryingClient:
         return lambda *a, **kw: retry_locked(lambda: attr(*a, **kw))
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 def configure_http(timeout_s: float) -> None:
     """A dead tracking server must cost seconds, not minutes of retries. Process-wide (MLflow
-    reads its environment); a value the user exported wins, else the first store's timeout."""
+    reads its environment); a value the user exported wins, else the first store's timeout.
+    An `mlflow server` on this host is reached directly, not through `http_proxy` (requests
+    honours `no_proxy`, which we extend by the loopback names)."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", str(max(1, int(timeout_s))))
+    for name in ("no_proxy", "NO_PROXY"):
+        have = [h.strip() for h in os.environ.get(name, "").split(",") if h.strip()]
+        if have != ["*"]:
+            os.environ[name] = ",".join([*have, *(h for h in LOOPBACK if h not in have)])
 
 
 def _default_artifact_location(uri: str) -> str | None:

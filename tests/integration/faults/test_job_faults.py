@@ -80,14 +80,19 @@ def test_job_deadline_fails_that_job_and_the_sweep_goes_on(ran: dict[str, Done])
     proc = ran["deadline"]
     late, fine = proc.sweep.results()
     error = late["sweeper"]["error"]
+    records = pd.read_parquet(proc.sweep.sweep_dir / "0" / "requests.parquet")
     print(f"\nROW job deadline hit | exit {proc.returncode}, job 0 `{error}`, job 1 "
           f"{fine['sweeper']['status']} | {proc.wall_s:.1f} s for the sweep "
-          f"(job_timeout_s={DEADLINE_S:g}) | requests of job 0 not kept (cancelled) | "
+          f"(job_timeout_s={DEADLINE_S:g}) | {len(records)} of job 0's requests kept "
+          f"(in flight at the deadline: cancelled) | "
           f"{len(sim_processes(str(proc.sweep.root)))} left")  # fmt: skip
     assert proc.returncode == 1, proc.output[-2000:]
+    reason = f"job_timeout_s={DEADLINE_S:g} reached during the benchmark"
+    # every stream stalls: the 4 in flight are kept as cancelled, the other 4 never sent
+    assert len(records) == 4 and set(records["error"]) == {f"cancelled: {reason}"}
     assert (late["sweeper"]["status"], error) == (
         "FAILED",
-        f"job_timeout_s={DEADLINE_S:g} reached during the benchmark",
+        f"0 of 8 requests completed (0 %), 4 not sent: {reason}",
     )
     assert fine["sweeper"]["status"] == "FINISHED" and fine["completed"] == 8
     assert [r.info.status for r in job_runs(proc.sweep)] == ["FAILED", "FINISHED"]

@@ -135,7 +135,16 @@ def test_job_deadline_stops_a_hung_benchmark_and_fails_the_job(
     print(f"job ended {time.monotonic() - t0:.1f} s after its start (job_timeout_s=1.5)")
 
     assert result["sweeper"]["status"] == "FAILED"
-    assert result["sweeper"]["error"] == "job_timeout_s=1.5 reached during the benchmark"
+    # the client stops at the deadline itself: the requests in flight are kept as cancelled
+    records = pd.read_parquet(ctx.job_dir / jobdir.REQUESTS)
+    sent = len(records)
+    assert sent >= 1 and not records["success"].any()
+    assert set(records["error"]) == {"cancelled: job_timeout_s=1.5 reached during the benchmark"}
+    assert result["sweeper"]["error"] == (
+        "0 of 6 requests completed (0 %)"
+        + (f", {6 - sent} not sent" if sent < 6 else "")
+        + ": job_timeout_s=1.5 reached during the benchmark"
+    )
     assert result_of(ctx.job_dir)["sweeper"]["error"] == result["sweeper"]["error"]
     assert runtime.sweep.jobs_failed == 1
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -67,3 +68,21 @@ def test_artifacts_leave_out_server_work_dirs_with_sockets(tmp_path: Path) -> No
     client = MlflowClient(uri)
     assert sorted(a.path for a in client.list_artifacts(run)) == [".hydra", "result.json"]
     assert [a.path for a in client.list_artifacts(run, ".hydra")] == [".hydra/config.yaml"]
+
+
+def test_a_tracking_server_on_this_host_is_reached_without_the_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import urllib.request
+
+    from sweeper.tracking.mlflow_client import configure_http
+
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # a dead proxy
+    monkeypatch.setenv("no_proxy", "example.internal")
+    monkeypatch.setenv("NO_PROXY", "")  # restored after the test, like the others
+    configure_http(10)
+    assert os.environ["no_proxy"].split(",")[0] == "example.internal"  # the user's stay first
+    # what requests (MLflow's HTTP client) asks: bypass the proxy for these hosts
+    assert urllib.request.proxy_bypass_environment("127.0.0.1")
+    assert urllib.request.proxy_bypass_environment("localhost")
+    assert not urllib.request.proxy_bypass_environment("mlflow.example.com")
