@@ -77,7 +77,7 @@ async def _child(
             t_end, cpu, lags = await run_measured_phase(
                 sender, records, spec_of, part, t0, workers, w
             )
-    conn.send((records, t_end, cpu, lags))
+    conn.send((records, t_end, cpu, lags, sender.stop_reason, sender.not_sent))
 
 
 def worker_main(conn: Connection, done: Any, w: int, parent: int, *args: Any) -> None:
@@ -178,4 +178,7 @@ async def run_in_workers(
     lags = [lag for part in results for lag in part[3]]
     run = BenchmarkRun(records, t_start, t_end, model, load, loop_lag_ms=lags)
     run.client_cpu_ns = int(np.sum([part[2] for part in results]))
+    # each worker stops on its own run of connection failures: the first reason says why
+    run.stopped_reason = next((part[4] for part in results if part[4]), "")
+    run.not_sent = sum(part[5] for part in results)
     return run

@@ -108,6 +108,18 @@ def test_closed_loop_stops_when_the_server_is_gone() -> None:
     assert len(result.records) < 10 + 5 + 8
 
 
+def test_worker_processes_stop_and_say_why() -> None:
+    """load.workers=2: each worker stops on its own run of failures; the run reports why and
+    how many were never sent, as one process does."""
+    result, took = run(("good",), 400, {"crash_after": 10}, concurrency=4, workers=2,
+                       max_connect_failures=5)  # fmt: skip
+    print(f"2 workers, crash after 10 of 400: {took:.1f} s, {len(result.records)} records")
+    assert result.stopped_reason.startswith("server_unreachable: 5 requests in a row")
+    assert len(result.records) + result.not_sent == 400
+    assert sum(r.success for r in result.records) == 10
+    assert len(result.records) < 10 + 2 * (5 + 4)
+
+
 def test_open_loop_stops_without_waiting_for_the_next_send() -> None:
     # 2 req/s: 60 s of schedule; the stop must not wait out the gaps
     result, took = run(("good",), 120, {"crash_after": 3}, request_rate=2.0,
