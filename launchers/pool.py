@@ -39,11 +39,13 @@ _NOT_IDENTITY = {"ready_timeout_s", "stop_timeout_s", "reset_prefix_cache", "met
 
 def fingerprint(model: ModelConfig, server: ServerConfig) -> str:
     """A stable hash of everything that changes what the server is."""
+    kind = server_kind(server.kind)
+    skip = _NOT_IDENTITY - kind.launch_fields
     ident: dict[str, object] = {
         "model": asdict(model),
-        "server": {k: v for k, v in asdict(server).items() if k not in _NOT_IDENTITY},
+        "server": {k: v for k, v in asdict(server).items() if k not in skip},
     }
-    executable = server_kind(server.kind).executable(server)
+    executable = kind.executable(server)
     if executable:
         ident["executable"] = shutil.which(executable) or executable
     blob = json.dumps(ident, sort_keys=True, default=str).encode()

@@ -49,6 +49,9 @@ class ServerKind(Generic[ConfigT]):
     simulated: ClassVar[bool] = False
     # seconds a start is assumed to take, for the dry run's time estimate (`plan=true`)
     expected_start_s: ClassVar[float] = 30.0
+    # fields the pool otherwise treats as how it talks to a server, not what the server is,
+    # that change how this kind is launched (so a server is not reused across them)
+    launch_fields: ClassVar[frozenset[str]] = frozenset()
 
     def check(self, model: ModelConfig, server: ConfigT) -> None:
         """Cheap validation before anything starts: one-line ConfigError naming the key."""

@@ -119,6 +119,8 @@ class VllmKind(ServerKind[VllmServerConfig]):
     name = "vllm"
     config = VllmServerConfig
     expected_start_s = 120.0
+    # the prefix-cache reset needs vLLM's dev mode, which is set at launch (VLLM_SERVER_DEV_MODE)
+    launch_fields = frozenset({"reset_prefix_cache"})
 
     def check(self, model: ModelConfig, server: VllmServerConfig) -> None:
         super().check(model, server)

@@ -100,12 +100,24 @@ def test_fingerprint_counts_the_program_each_kind_runs_from() -> None:
     assert server_kind("external").executable(ExternalServerConfig()) is None
 
 
+def test_a_field_that_changes_the_launch_is_part_of_the_fingerprint() -> None:
+    """vLLM is launched in dev mode only for the prefix-cache reset: a server started without
+    it cannot serve a job that resets, so the two are different servers. The simulator
+    resets either way: the same server."""
+    vllm = VllmServerConfig(executable=sys.executable)
+    assert fingerprint(MODEL, vllm) != fingerprint(MODEL, replace(vllm, reset_prefix_cache=False))
+    sim = SimServerConfig()
+    assert fingerprint(MODEL, sim) == fingerprint(MODEL, replace(sim, reset_prefix_cache=False))
+
+
 def test_fingerprints_are_those_of_before_the_kinds_registry() -> None:
     """Job dirs and resume key on the fingerprint: moving the kinds must not change it (values
-    computed before the move, with no interpreter path in them)."""
+    computed before the move, with no interpreter path in them). vLLM's changed once on
+    purpose: `reset_prefix_cache` decides its dev mode at launch, so it is part of what the
+    server is (it was c5d0309c594ddde4)."""
     model = ModelConfig(name="m", path="/p", max_model_len=100)
     vllm = VllmServerConfig(executable="/opt/no-venv/bin/python")
-    assert fingerprint(model, vllm) == "c5d0309c594ddde4"
+    assert fingerprint(model, vllm) == "bde636783077edc4"
     assert fingerprint(model, CommandServerConfig(argv=["x", "{port}"])) == "a84aafe31add2984"
     assert fingerprint(model, ExternalServerConfig(base_url="http://h:1")) == "abf3e246cc4844ec"
 
