@@ -83,7 +83,8 @@ def test_a_dead_server_stops_the_load(
     errors = out.errors_by_reason()
     # the 10 answered are kept; then the in-flight ones and one run of refused connections
     assert int(records["success"].sum()) == 10
-    assert errors.get("connect_error", 0) <= 20
+    # one run of 20 failures stops the load; up to 3 more (concurrency 4) were already under way
+    assert errors.get("connect_error", 0) <= 20 + 3
     assert len(records) <= 10 + 4 + 20 + 4, "no request fired into the dead port after the stop"
     assert (records["t_post_ns"] > 0).all(), "records only of requests sent"
     assert "Traceback" not in out.output
