@@ -32,6 +32,45 @@ class RequestSpec:
 
 
 @dataclass(slots=True)
+class TurnSpec:
+    """One turn of a session: what the user (or a tool) adds, and the answer asked for.
+
+    The request of turn k is the session's history (system prompt, every earlier turn's
+    `messages` and answer) followed by this turn's `messages`. `parallel` > 1 sends that many
+    sub-requests on the same history at once (agentic fan-out); the next turn waits for all of
+    them and its history holds their answers in order.
+    """
+
+    # chat messages this turn appends (user, or tool results); never empty
+    messages: list[dict[str, Any]]
+    # tokens of those messages (tokenizer count, or the dataset's estimate)
+    input_len: int
+    # max_tokens of its request(s); None = the server decides
+    output_len: int | None
+    # the dataset's reference answer (load.sessions.history=reference puts it in the history)
+    reference: str = ""
+    # sub-requests sent at once on the same history (agentic fan-out)
+    parallel: int = 1
+    # seconds after the turn before it ended at which a session trace sent it (replay); None =
+    # the load's think time
+    delay_s: float | None = None
+
+
+@dataclass(slots=True)
+class SessionSpec:
+    """A multi-turn conversation or agent run: a shared system prompt, then turns in order."""
+
+    session_id: str
+    turns: list[TurnSpec]
+    # the system message that starts every request of the session ("" = none)
+    system: str = ""
+    system_len: int = 0
+    # seconds after the start at which a session trace started it (replay); else None
+    arrival_s: float | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class RequestRecord:
     """What happened to one request."""
 
@@ -69,6 +108,20 @@ class RequestRecord:
     # True when chunk_tokens came from the server (continuous usage stats), False when each
     # content chunk was assumed to carry one token
     exact_chunk_tokens: bool = False
+    # sessions (sweeper.client.sessions): the session and the turn (0-based) this request is;
+    # "" / -1 for single-shot requests. `sub` numbers an agentic turn's parallel sub-requests
+    session_id: str = ""
+    turn: int = -1
+    sub: int = 0
+    # the server's usage.prompt_tokens_details.cached_tokens (vLLM with
+    # --enable-prompt-tokens-details; the simulator likewise) when it reported one
+    server_cached_tokens: int | None = None
+    # reasoning (chat `reasoning`/`reasoning_content` deltas, or think tags): a reasoning phase
+    # was seen; the index in chunk_times_ns of the first answer chunk (-1: none came); the
+    # characters of generated_text that are reasoning (answer_of() cuts them off)
+    reasoning: bool = False
+    answer_chunk: int = -1
+    reasoning_chars: int = 0
 
     @property
     def ttft_ms(self) -> float:

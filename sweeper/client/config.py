@@ -9,6 +9,7 @@ from typing import Any
 from instruments.errors import ConfigError
 from instruments.options import check_limits, option
 from sweeper.client.schedules import SCHEDULES
+from sweeper.client.session_config import SessionLoadConfig
 
 RAMP_STRATEGIES = ("linear", "exponential")
 
@@ -33,6 +34,17 @@ class GenerateProtocolConfig:
     finished_path: str | None = option(
         None, "a true value at this path ends the stream (besides [DONE] / connection close)"
     )
+
+
+@dataclass
+class ReasoningConfig:
+    """Chat responses' `reasoning` / `reasoning_content` deltas are always reasoning. For
+    servers that inline it in the content, `think_end` (a literal, e.g. `</think>`) ends the
+    reasoning phase; it begins at `think_start` at the start of the output, or (think_start
+    "") at the first token, as with templates that open the tag in the prompt."""
+
+    think_start: str = option("", "literal that opens an inline reasoning phase (e.g. <think>)")
+    think_end: str = option("", "literal that closes it (e.g. </think>); empty = no think tags")
 
 
 @dataclass
@@ -120,6 +132,14 @@ class LoadConfig:
         1, "client processes for the measured phase (split the schedule / concurrency)", ge=1
     )
     progress: bool = option(True, "show a progress bar")
+    sessions: SessionLoadConfig = option(
+        help="multi-turn datasets: think time, history, in-flight cap, warmup sessions",
+        default_factory=SessionLoadConfig,
+    )
+    reasoning: ReasoningConfig = option(
+        help="how reasoning is told from the answer (chat reasoning fields, or think tags)",
+        default_factory=ReasoningConfig,
+    )
 
     def validate(self) -> None:
         """One-line ConfigError naming the bad `load.*` key."""
@@ -128,6 +148,7 @@ class LoadConfig:
         if not self.request_rate > 0:
             raise ConfigError(f"load.request_rate: must be > 0 (or inf), got {self.request_rate}")
         check_limits(self, "load.")
+        self.sessions.check()
         if self.schedule not in SCHEDULES:
             names = " or ".join(repr(name) for name in SCHEDULES.names())
             raise ConfigError(f"load.schedule: must be {names}, got {self.schedule!r}")

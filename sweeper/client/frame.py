@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from sweeper.metrics.per_request import e2el_ms, itls_ms, tpot_ms, ttft_ms
+from sweeper.metrics.reasoning import first_answer_ms, reasoning_tokens
 from sweeper.records import RequestRecord
 
 COLUMNS = [
@@ -33,6 +34,14 @@ COLUMNS = [
     "chunk_times_ns",
     "chunk_tokens",
     "exact_chunk_tokens",
+    # sessions ("" / -1 for single-shot requests) and the server's cached prompt tokens
+    "session_id",
+    "turn",
+    "sub",
+    "server_cached_tokens",
+    # reasoning: tokens before the answer, time to the first answer token
+    "reasoning_tokens",
+    "ttfa_ms",
 ]
 
 
@@ -70,12 +79,19 @@ def records_frame(records: list[RequestRecord]) -> pd.DataFrame:
                 "chunk_times_ns": list(r.chunk_times_ns),
                 "chunk_tokens": list(r.chunk_tokens),
                 "exact_chunk_tokens": r.exact_chunk_tokens,
+                "session_id": r.session_id,
+                "turn": r.turn,
+                "sub": r.sub,
+                "server_cached_tokens": r.server_cached_tokens,
+                "reasoning_tokens": reasoning_tokens(r),
+                "ttfa_ms": ttfa if has_token and (ttfa := first_answer_ms(r)) is not None else nan,
             }
         )
     frame = pd.DataFrame(rows, columns=COLUMNS)
     frame["expected_output_len"] = frame["expected_output_len"].astype("Int64")
     frame["http_status"] = frame["http_status"].astype("Int64")
     frame["server_prompt_len"] = frame["server_prompt_len"].astype("Int64")
+    frame["server_cached_tokens"] = frame["server_cached_tokens"].astype("Int64")
     for label in sorted({k for r in records for k in r.labels}):
         frame[f"label.{label}"] = [r.labels.get(label) for r in records]
     return frame

@@ -11,7 +11,7 @@ from typing import Any
 from instruments.errors import ConfigError
 from sweeper.datasets.base import DATASET_KINDS, DatasetConfig
 from sweeper.datasets.tokenizer import load_tokenizer
-from sweeper.records import RequestSpec
+from sweeper.records import RequestSpec, SessionSpec
 
 DATASET_KINDS.discover("sweeper.datasets.kinds")
 
@@ -29,4 +29,22 @@ def sample(cfg: DatasetConfig, num_prompts: int, tokenizer: Any | None) -> list[
     return cfg.sample(num_prompts, tokenizer)
 
 
-__all__ = ["DATASET_KINDS", "DatasetConfig", "load_tokenizer", "sample", "validate"]
+def sample_sessions(
+    cfg: DatasetConfig, num_sessions: int, tokenizer: Any | None
+) -> list[SessionSpec]:
+    """`num_sessions` sessions of a multi-turn dataset (`cfg.is_sessions()`), deterministic for
+    cfg.seed (and the tokenizer)."""
+    if num_sessions < 1:
+        raise ConfigError(f"num_prompts: must be >= 1 session, got {num_sessions}")
+    cfg.check_schema()
+    return cfg.sample_sessions(num_sessions, tokenizer)
+
+
+__all__ = [
+    "DATASET_KINDS",
+    "DatasetConfig",
+    "load_tokenizer",
+    "sample",
+    "sample_sessions",
+    "validate",
+]

@@ -17,7 +17,7 @@ from instruments.errors import ConfigError
 from instruments.options import check_limits, option
 from instruments.registry import Registry
 from sweeper.features.config import PriorityConfig, StructuredOutputConfig
-from sweeper.records import RequestSpec
+from sweeper.records import RequestSpec, SessionSpec
 
 KIND_HELP = "the dataset kind: a module of sweeper.datasets.kinds, and conf/dataset/<kind>.yaml"
 
@@ -59,6 +59,15 @@ class DatasetConfig:
     def sample(self, num_prompts: int, tokenizer: Any | None) -> list[RequestSpec]:
         """`num_prompts` request specs, deterministic for `seed` (and the tokenizer)."""
         raise NotImplementedError(f"dataset kind {self.kind!r} has no sampler")
+
+    def is_sessions(self) -> bool:
+        """True when this dataset (as configured) is multi-turn: the client then drives
+        `sample_sessions` turn by turn (sweeper.client.sessions) and num_prompts counts sessions."""
+        return False
+
+    def sample_sessions(self, num_sessions: int, tokenizer: Any | None) -> list[SessionSpec]:
+        """`num_sessions` sessions, deterministic for `seed` (and the tokenizer)."""
+        raise NotImplementedError(f"dataset kind {self.kind!r} has no sessions")
 
 
 # dataset.kind -> its schema (a DatasetConfig subclass, registered in its own module)

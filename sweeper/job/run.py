@@ -86,8 +86,10 @@ def measure(
     """Drive the load against the leased server; nothing but the client runs in the loop."""
     from sweeper.client.frame import records_frame
     from sweeper.client.runner import run_benchmark
+    from sweeper.client.sessions import run_sessions
     from sweeper.features.metrics import feature_metrics
     from sweeper.metrics import summarize, time_series
+    from sweeper.metrics.turns import turn_metrics
 
     lease = outcome.lease
     assert lease is not None
@@ -100,6 +102,9 @@ def measure(
         client = run_benchmark(
             lease.base_url, prepared.model.name, prepared.requests, spec.load,
             deadline.stop_at(where),
+        ) if prepared.sessions is None else run_sessions(
+            lease.base_url, prepared.model.name, prepared.sessions, spec.load,
+            deadline.stop_at(where),
         )  # fmt: skip
         run = asyncio.run(deadline.bound(client, where, grace_s=DEADLINE_GRACE_S))
     finally:
@@ -108,6 +113,7 @@ def measure(
     outcome.summary["sweeper"].update(
         feature_metrics(run, prepared.requests, list(spec.percentiles), outcome.server_metrics)
     )
+    outcome.summary["sweeper"].update(turn_metrics(run, list(spec.percentiles)))
     outcome.records = records_frame(run.records)
     outcome.series = time_series(run)
     stopped = server_gone(run, lease, pool)
