@@ -62,6 +62,12 @@ class SimServerConfig(ServerConfig):
         None, "mean of the seeded output length when max_tokens/ignore_eos do not fix it", ge=1
     )
     output_token_text: str | None = option(None, "text of one generated token")
+    reasoning_tokens: int | None = option(
+        None, "chat: the first N output tokens are `reasoning` deltas (0 = none)", ge=0
+    )
+    enable_prompt_tokens_details: bool | None = option(
+        None, "usage.prompt_tokens_details.cached_tokens in the final usage (as vLLM's flag)"
+    )
     fail_500_rate: float | None = _rate("fraction of requests answered 500")
     fail_429_rate: float | None = _rate("fraction of requests answered 429")
     cut_stream_rate: float | None = _rate("fraction of streams cut after a random chunk")

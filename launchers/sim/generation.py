@@ -67,19 +67,24 @@ async def handle_generation(request: web.Request, chat: bool) -> web.StreamRespo
     if fault.status:
         truth.fault = fault.label
         return error_response(truth, ApiError(fault.status, FAULT_MESSAGES[fault.status]))
+    caching = state.params.enable_prefix_caching
+    hashes = block_hashes(parsed.prompt_keys, state.params.block_size) if caching else []
     req = SimRequest(
         request_id=truth.request_id,
         prompt_len=len(parsed.prompt_keys),
         target_output=parsed.target_output,
         final_reason=parsed.final_reason,
         arrival_ns=truth.arrival_ns,
-        block_hashes=block_hashes(parsed.prompt_keys, state.params.block_size)
-        if state.params.enable_prefix_caching
-        else [],
+        block_hashes=hashes,
         priority=parsed.priority,
+        tail_keys=parsed.prompt_keys[len(hashes) * state.params.block_size :] if caching else [],
+        output_keys=state.output_keys if caching else [],
+        num_reasoning=state.params.reasoning_tokens if chat else 0,
         wake_every=state.params.tokens_per_chunk if parsed.stream else 1 << 62,
     )
-    shaper = ResponseShaper(chat, state.model_name, state.params.output_token_text, req.prompt_len)
+    params = state.params
+    shaper = ResponseShaper(chat, state.model_name, params.output_token_text, req.prompt_len,
+                            params.reasoning_tokens, params.enable_prompt_tokens_details)  # fmt: skip
     state.engine.poll()
     state.engine.add(req)
     try:
@@ -89,7 +94,8 @@ async def handle_generation(request: web.Request, chat: bool) -> web.StreamRespo
         truth.first_chunk_ns = truth.finish_ns = time.monotonic_ns()
         truth.chunk_ns.append(truth.first_chunk_ns)
         truth.chunk_tokens.append(req.num_output)
-        return web.json_response(shaper.full(req.num_output, req.finish_reason or "abort"))
+        reason = req.finish_reason or "abort"
+        return web.json_response(shaper.full(req.num_output, reason, req.cached_tokens))
     finally:
         if not req.done:
             state.engine.abort(req)

@@ -130,11 +130,29 @@ class KVBlockPool:
         self._cached.clear()
 
 
-def block_hashes(token_keys: list[int], block_size: int) -> list[int]:
-    """Chained hashes of the full blocks of a token sequence (a block's hash covers its prefix)."""
+# the token key of a reasoning token: a client does not send reasoning back in the history, so
+# its blocks must not match the answer's
+REASONING_KEY = -1
+
+
+def block_hashes(token_keys: list[int], block_size: int, prev: int = 0) -> list[int]:
+    """Chained hashes of the full blocks of a token sequence (a block's hash covers its prefix);
+    `prev` continues a chain (the hash of the block before the sequence)."""
     hashes: list[int] = []
-    prev = 0
     for start in range(0, len(token_keys) - block_size + 1, block_size):
         prev = hash((prev, tuple(token_keys[start : start + block_size])))
         hashes.append(prev)
     return hashes
+
+
+def decode_hashes(
+    prompt_hashes: list[int], tail_keys: list[int], output_keys: list[int], num_reasoning: int,
+    num_output: int, block_size: int,
+) -> list[int]:  # fmt: skip
+    """Hashes of the full blocks after the prompt's: its tail and the generated tokens that are
+    in the KV cache (all but the last), as vLLM caches decoded blocks. A multi-turn client's
+    next prompt (history + answer + new message) then hits them block by block."""
+    in_cache = max(num_output - 1, 0)
+    reasoning = min(num_reasoning, in_cache)
+    keys = tail_keys + [REASONING_KEY] * reasoning + output_keys * (in_cache - reasoning)
+    return block_hashes(keys, block_size, prompt_hashes[-1] if prompt_hashes else 0)

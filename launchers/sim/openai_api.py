@@ -225,8 +225,14 @@ def natural_output_len(request_id: str, seed: int, mean: int) -> int:
 class ResponseShaper:
     """Pre-rendered pieces of one response's SSE chunks and JSON bodies."""
 
-    def __init__(self, chat: bool, model: str, token_text: str, prompt_len: int) -> None:
+    def __init__(
+        self, chat: bool, model: str, token_text: str, prompt_len: int,
+        reasoning_tokens: int = 0, prompt_details: bool = False,
+    ) -> None:  # fmt: skip
         self.chat = chat
+        # chat only: the first `reasoning_tokens` output tokens are `reasoning` deltas
+        self.reasoning_tokens = reasoning_tokens if chat else 0
+        self.prompt_details = prompt_details
         self.id = ("chatcmpl-" if chat else "cmpl-") + uuid.uuid4().hex
         self.created = int(time.time())
         self.model = model
@@ -239,26 +245,35 @@ class ResponseShaper:
             f'"model":{json.dumps(model)},"choices":[{{"index":0,'
         )
 
-    def usage(self, completion_tokens: int) -> dict[str, int]:
-        return {
+    def usage(self, completion_tokens: int, cached: int | None = None) -> dict[str, Any]:
+        """vLLM's usage block; prompt_tokens_details when enabled and `cached` is given."""
+        usage: dict[str, Any] = {
             "prompt_tokens": self.prompt_len,
             "total_tokens": self.prompt_len + completion_tokens,
             "completion_tokens": completion_tokens,
         }
+        if self.prompt_details and cached is not None:
+            usage["prompt_tokens_details"] = {"cached_tokens": cached}
+        return usage
 
-    def _usage_json(self, completion_tokens: int) -> str:
-        return json.dumps(self.usage(completion_tokens), separators=(",", ":"))
+    def _usage_json(self, completion_tokens: int, cached: int | None = None) -> str:
+        return json.dumps(self.usage(completion_tokens, cached), separators=(",", ":"))
 
     def chunk(
-        self, num_tokens: int, finish_reason: str | None, first: bool, usage_tokens: int | None
-    ) -> bytes:
-        """One SSE event carrying `num_tokens` tokens (usage appended when `usage_tokens` set)."""
-        text = self._token_json * num_tokens
+        self, num_tokens: int, finish_reason: str | None, first: bool, usage_tokens: int | None,
+        reasoning: int = 0,
+    ) -> bytes:  # fmt: skip
+        """One SSE event carrying `num_tokens` tokens, the first `reasoning` of them reasoning
+        (usage appended when `usage_tokens` set)."""
+        text = self._token_json * (num_tokens - reasoning)
         reason = "null" if finish_reason is None else f'"{finish_reason}"'
         if self.chat:
-            delta = (
-                f'{{"role":"assistant","content":"{text}"}}' if first else f'{{"content":"{text}"}}'
-            )
+            fields = ['"role":"assistant"'] if first else []
+            if reasoning:
+                fields.append(f'"reasoning":"{self._token_json * reasoning}"')
+            if num_tokens > reasoning or not reasoning:
+                fields.append(f'"content":"{text}"')
+            delta = "{" + ",".join(fields) + "}"
             body = f'"delta":{delta},"logprobs":null,"finish_reason":{reason},"stop_reason":null}}]'
         else:
             body = f'"text":"{text}","logprobs":null,"finish_reason":{reason},"stop_reason":null}}]'
@@ -266,19 +281,24 @@ class ResponseShaper:
             body += f',"usage":{self._usage_json(usage_tokens)}'
         return (self._head + body + "}\n\n").encode()
 
-    def usage_chunk(self, completion_tokens: int) -> bytes:
+    def usage_chunk(self, completion_tokens: int, cached: int | None = None) -> bytes:
         obj = "chat.completion.chunk" if self.chat else "text_completion"
         return (
             f'data: {{"id":"{self.id}","object":"{obj}","created":{self.created},'
             f'"model":{json.dumps(self.model)},"choices":[],'
-            f'"usage":{self._usage_json(completion_tokens)}}}\n\n'
+            f'"usage":{self._usage_json(completion_tokens, cached)}}}\n\n'
         ).encode()
 
-    def full(self, completion_tokens: int, finish_reason: str) -> dict[str, Any]:
-        text = self.token_text * completion_tokens
+    def full(
+        self, completion_tokens: int, finish_reason: str, cached: int | None = None
+    ) -> dict[str, Any]:
+        reasoning = min(self.reasoning_tokens, completion_tokens)
+        text = self.token_text * (completion_tokens - reasoning)
         choice: dict[str, Any] = {"index": 0}
         if self.chat:
             choice["message"] = {"role": "assistant", "content": text, "tool_calls": []}
+            if reasoning:
+                choice["message"]["reasoning"] = self.token_text * reasoning
         else:
             choice["text"] = text
         choice.update(logprobs=None, finish_reason=finish_reason, stop_reason=None)
@@ -288,7 +308,7 @@ class ResponseShaper:
             "created": self.created,
             "model": self.model,
             "choices": [choice],
-            "usage": self.usage(completion_tokens),
+            "usage": self.usage(completion_tokens, cached),
         }
 
 

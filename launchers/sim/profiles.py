@@ -42,6 +42,12 @@ class SimParams:
     tokens_per_chunk: int = 1
     # text of one generated token, so clients can count tokens from text
     output_token_text: str = " tok"
+    # chat: the first N output tokens of every response are reasoning (streamed as vLLM's
+    # `reasoning` deltas, then `content`); 0 = no reasoning phase
+    reasoning_tokens: int = 0
+    # usage.prompt_tokens_details.cached_tokens in final usage (vLLM's
+    # --enable-prompt-tokens-details)
+    enable_prompt_tokens_details: bool = False
     # --- fault injection (fractions of requests; 0 = off) ---
     fail_500_rate: float = 0.0
     fail_429_rate: float = 0.0
@@ -129,6 +135,7 @@ def _check_ranges(p: SimParams) -> None:
         "stall_s",
         "crash_after",
         "slow_start_s",
+        "reasoning_tokens",
     )
     for name in non_negative:
         if getattr(p, name) < 0:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from launchers.sim.kv_cache import BlockTable, KVBlockPool
+from launchers.sim.kv_cache import BlockTable, KVBlockPool, decode_hashes
 from launchers.sim.profiles import SimParams
 
 
@@ -35,6 +35,11 @@ class SimRequest:
     arrival_ns: int
     block_hashes: list[int] = field(default_factory=list)
     priority: int = 0
+    # prefix caching of decoded blocks: the prompt's keys after its last full block, the keys
+    # of one generated token, how many leading output tokens are reasoning
+    tail_keys: list[int] = field(default_factory=list)
+    output_keys: list[int] = field(default_factory=list)
+    num_reasoning: int = 0
     # --- state ---
     status: Status = Status.WAITING
     num_output: int = 0
@@ -214,6 +219,15 @@ class Scheduler:
             self.on_step(prefill + decode)
         return StepPlan(scheduled, prefill, decode, kv)
 
+    def _cache_decoded(self, req: SimRequest) -> None:
+        """Register the full blocks of prompt + output before the request frees them."""
+        bs = self.params.block_size
+        decoded = decode_hashes(req.block_hashes, req.tail_keys, req.output_keys,
+                                req.num_reasoning, req.num_output, bs)  # fmt: skip
+        if decoded:
+            chain = req.block_hashes + decoded
+            self.pool.register_full_blocks(req.table, chain, len(chain))
+
     def finish_step(self, plan: StepPlan, now_ns: int) -> list[SimRequest]:
         """Apply a step that ended at `now_ns`; returns the requests that got a token."""
         self.stats.steps += 1
@@ -244,6 +258,8 @@ class Scheduler:
                 req.status = Status.FINISHED
                 req.finish_reason = req.final_reason
                 req.finish_ns = now_ns
+                if req.output_keys:
+                    self._cache_decoded(req)
                 pool.free(req.table)
                 self.stats.finished[req.final_reason] += 1
                 self.on_finish(req, now_ns)

@@ -44,7 +44,8 @@ class StreamSink:
         self.sent_tokens = 0
         self.chunks = 0
         self._stalled = False
-        self._plain_framed: bytes | None = None
+        # the plain one-token chunk, content and reasoning (built on first use)
+        self._plain_framed: dict[bool, bytes] = {}
 
     def _end(self, outcome: str) -> None:
         if not self.finished.done():
@@ -65,17 +66,19 @@ class StreamSink:
             return
         n = req.pending
         req.pending = 0
+        reasoning = min(max(self.shaper.reasoning_tokens - self.sent_tokens, 0), n)
         self.sent_tokens += n
         self.chunks += 1
         last = req.status is Status.FINISHED and self.sent_tokens == req.num_output
         if n == 1 and not last and self.chunks > 1 and not self.continuous_usage:
             # the common chunk (one token, mid-stream) is the same bytes every time
-            framed = self._plain_framed
+            framed = self._plain_framed.get(reasoning > 0)
             if framed is None:
-                data = self.shaper.chunk(1, None, first=False, usage_tokens=None)
-                framed = self._plain_framed = _frame(data)
+                data = self.shaper.chunk(1, None, first=False, usage_tokens=None,
+                                         reasoning=reasoning)  # fmt: skip
+                framed = self._plain_framed[reasoning > 0] = _frame(data)
         else:
-            framed = self._special_chunk(req, n, last)
+            framed = self._special_chunk(req, n, last, reasoning)
         truth = self.truth
         now = time.monotonic_ns()
         if self.chunks == 1:
@@ -90,7 +93,7 @@ class StreamSink:
         elif fault.cut_after_chunks and self.chunks == fault.cut_after_chunks:
             self._end("cut")
 
-    def _special_chunk(self, req: SimRequest, n: int, last: bool) -> bytes:
+    def _special_chunk(self, req: SimRequest, n: int, last: bool, reasoning: int) -> bytes:
         """A chunk unlike the plain one: the first, several tokens, usage in every chunk, or the
         last (in one write with the usage chunk, `[DONE]` and the body's end)."""
         data = self.shaper.chunk(
@@ -98,11 +101,12 @@ class StreamSink:
             req.finish_reason if last else None,
             first=self.chunks == 1,
             usage_tokens=self.sent_tokens if self.continuous_usage else None,
+            reasoning=reasoning,
         )
         framed = _frame(data)
         if last:
             if self.include_usage:
-                framed += _frame(self.shaper.usage_chunk(self.sent_tokens))
+                framed += _frame(self.shaper.usage_chunk(self.sent_tokens, req.cached_tokens))
             framed += _frame(DONE)
             if self.end_body:
                 framed += b"0\r\n\r\n"

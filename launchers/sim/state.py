@@ -35,6 +35,8 @@ class SimState:
         self.engine = EngineLoop(self.scheduler, self.selector, self.collector)
         self.truth = GroundTruth()
         self.faults = FaultInjector(self.params)
+        # keys of one generated token (prefix caching of decoded blocks)
+        self.output_keys = self.tokenizer.keys(self.params.output_token_text)
 
     def stop(self) -> None:
         """Stop stepping and release every handler waiting on the engine."""
