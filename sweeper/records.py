@@ -118,7 +118,8 @@ class RequestRecord:
     server_cached_tokens: int | None = None
     # reasoning (chat `reasoning`/`reasoning_content` deltas, or think tags): a reasoning phase
     # was seen; the index in chunk_times_ns of the first answer chunk (-1: none came); the
-    # characters of generated_text that are reasoning (answer_of() cuts them off)
+    # characters of generated_text that are reasoning (answer_of() cuts them off; -1 while
+    # reasoning deltas came and no answer yet)
     reasoning: bool = False
     answer_chunk: int = -1
     reasoning_chars: int = 0

@@ -51,6 +51,8 @@ METRICS_TIMEOUT_S = 5.0
 def answer_of(rec: RequestRecord) -> str:
     """The answer a finished turn's record holds, reasoning cut off: what the history carries.
     The one place sessions read a finished request's text."""
+    if rec.reasoning and rec.answer_chunk < 0:
+        return ""  # it reasoned to the end (cut by max_tokens): no answer
     return rec.generated_text[rec.reasoning_chars :]
 
 

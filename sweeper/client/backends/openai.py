@@ -142,13 +142,14 @@ class OpenAIChatBackend(OpenAICompletionsBackend):
         text = part.get("content") or ""
         reasoning = part.get("reasoning") or part.get("reasoning_content")
         if reasoning:
-            rec.reasoning = True
+            if not rec.reasoning:
+                rec.reasoning, rec.reasoning_chars = True, -1  # -1: by fields, no answer yet
             if text and rec.answer_chunk < 0:  # both in one (a non-streamed message)
                 rec.answer_chunk = len(rec.chunk_times_ns)
                 rec.reasoning_chars = sum(map(len, st.parts)) + len(reasoning)
             text = reasoning + text
         elif text and rec.answer_chunk < 0:
-            if rec.reasoning:
+            if rec.reasoning_chars < 0:  # the first content after reasoning deltas
                 rec.answer_chunk = len(rec.chunk_times_ns)
                 rec.reasoning_chars = sum(map(len, st.parts))
             elif self.think_end:
