@@ -15,6 +15,7 @@ from mlflow.tracking import MlflowClient
 from analysis.errors import AnalysisError
 from analysis.figures_jobs import cdf_figure, server_figure
 from analysis.figures_sweep import PARETO_FRONTIER, sweep_figures
+from analysis.figures_turns import turn_figures
 from analysis.grid import GridShape, grid_shape, label_for, short_name, x_values
 from analysis.job_files import JobRef
 from analysis.load_mlflow import DEFAULT_EXPERIMENT, DEFAULT_TRACKING_URI, quote, search_all
@@ -143,7 +144,8 @@ def make_report(
             )
             for label, (_, r) in zip(labels, chosen.iterrows(), strict=True)
         ]
-        figures = [*sweep_figures(ok, shape), cdf_figure(refs), server_figure(refs)]
+        figures = [*sweep_figures(ok, shape), cdf_figure(refs), server_figure(refs),
+                   *turn_figures(refs)]  # fmt: skip
     if sweep.simulated:
         for spec in figures:
             spec.title = f"{spec.title} [SIMULATED]"
