@@ -72,7 +72,8 @@ def turn_figures(jobs: list[JobRef]) -> list[FigureSpec]:
     if not ttft.series:
         return []
     return [
-        FigureSpec("turns", "Multi-turn sessions: TTFT and prefix-cache hits by turn",
-                   [[ttft, hits]]),
+        FigureSpec(
+            "turns", "Multi-turn sessions: TTFT and prefix-cache hits by turn", [[ttft, hits]]
+        ),
         FigureSpec("sessions", "Session latency (CDF)", [[latency]]),
-    ]  # fmt: skip
+    ]

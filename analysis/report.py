@@ -144,8 +144,12 @@ def make_report(
             )
             for label, (_, r) in zip(labels, chosen.iterrows(), strict=True)
         ]
-        figures = [*sweep_figures(ok, shape), cdf_figure(refs), server_figure(refs),
-                   *turn_figures(refs)]  # fmt: skip
+        figures = [
+            *sweep_figures(ok, shape),
+            cdf_figure(refs),
+            server_figure(refs),
+            *turn_figures(refs),
+        ]
     if sweep.simulated:
         for spec in figures:
             spec.title = f"{spec.title} [SIMULATED]"

@@ -83,8 +83,14 @@ async def handle_generation(request: web.Request, chat: bool) -> web.StreamRespo
         wake_every=state.params.tokens_per_chunk if parsed.stream else 1 << 62,
     )
     params = state.params
-    shaper = ResponseShaper(chat, state.model_name, params.output_token_text, req.prompt_len,
-                            params.reasoning_tokens, params.enable_prompt_tokens_details)  # fmt: skip
+    shaper = ResponseShaper(
+        chat,
+        state.model_name,
+        params.output_token_text,
+        req.prompt_len,
+        params.reasoning_tokens,
+        params.enable_prompt_tokens_details,
+    )
     state.engine.poll()
     state.engine.add(req)
     try:

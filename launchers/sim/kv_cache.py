@@ -146,9 +146,13 @@ def block_hashes(token_keys: list[int], block_size: int, prev: int = 0) -> list[
 
 
 def decode_hashes(
-    prompt_hashes: list[int], tail_keys: list[int], output_keys: list[int], num_reasoning: int,
-    num_output: int, block_size: int,
-) -> list[int]:  # fmt: skip
+    prompt_hashes: list[int],
+    tail_keys: list[int],
+    output_keys: list[int],
+    num_reasoning: int,
+    num_output: int,
+    block_size: int,
+) -> list[int]:
     """Hashes of the full blocks after the prompt's: its tail and the generated tokens that are
     in the KV cache (all but the last), as vLLM caches decoded blocks. A multi-turn client's
     next prompt (history + answer + new message) then hits them block by block."""

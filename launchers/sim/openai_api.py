@@ -226,9 +226,14 @@ class ResponseShaper:
     """Pre-rendered pieces of one response's SSE chunks and JSON bodies."""
 
     def __init__(
-        self, chat: bool, model: str, token_text: str, prompt_len: int,
-        reasoning_tokens: int = 0, prompt_details: bool = False,
-    ) -> None:  # fmt: skip
+        self,
+        chat: bool,
+        model: str,
+        token_text: str,
+        prompt_len: int,
+        reasoning_tokens: int = 0,
+        prompt_details: bool = False,
+    ) -> None:
         self.chat = chat
         # chat only: the first `reasoning_tokens` output tokens are `reasoning` deltas
         self.reasoning_tokens = reasoning_tokens if chat else 0
@@ -260,9 +265,13 @@ class ResponseShaper:
         return json.dumps(self.usage(completion_tokens, cached), separators=(",", ":"))
 
     def chunk(
-        self, num_tokens: int, finish_reason: str | None, first: bool, usage_tokens: int | None,
+        self,
+        num_tokens: int,
+        finish_reason: str | None,
+        first: bool,
+        usage_tokens: int | None,
         reasoning: int = 0,
-    ) -> bytes:  # fmt: skip
+    ) -> bytes:
         """One SSE event carrying `num_tokens` tokens, the first `reasoning` of them reasoning
         (usage appended when `usage_tokens` set)."""
         text = self._token_json * (num_tokens - reasoning)

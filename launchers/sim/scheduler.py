@@ -222,8 +222,9 @@ class Scheduler:
     def _cache_decoded(self, req: SimRequest) -> None:
         """Register the full blocks of prompt + output before the request frees them."""
         bs = self.params.block_size
-        decoded = decode_hashes(req.block_hashes, req.tail_keys, req.output_keys,
-                                req.num_reasoning, req.num_output, bs)  # fmt: skip
+        decoded = decode_hashes(
+            req.block_hashes, req.tail_keys, req.output_keys, req.num_reasoning, req.num_output, bs
+        )
         if decoded:
             chain = req.block_hashes + decoded
             self.pool.register_full_blocks(req.table, chain, len(chain))

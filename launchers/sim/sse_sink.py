@@ -74,8 +74,9 @@ class StreamSink:
             # the common chunk (one token, mid-stream) is the same bytes every time
             framed = self._plain_framed.get(reasoning > 0)
             if framed is None:
-                data = self.shaper.chunk(1, None, first=False, usage_tokens=None,
-                                         reasoning=reasoning)  # fmt: skip
+                data = self.shaper.chunk(
+                    1, None, first=False, usage_tokens=None, reasoning=reasoning
+                )
                 framed = self._plain_framed[reasoning > 0] = _frame(data)
         else:
             framed = self._special_chunk(req, n, last, reasoning)

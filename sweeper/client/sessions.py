@@ -39,6 +39,7 @@ from sweeper.client.config import LoadConfig
 from sweeper.client.progress import Progress
 from sweeper.client.sender import Sender, StopAt, cancel_other_tasks, drop_unsent
 from sweeper.client.session import open_session, paused_gc, watch_loop
+from sweeper.client.session_arrivals import check_session_load, session_offsets
 from sweeper.records import RequestRecord, RequestSpec, SessionSpec, TurnSpec
 from sweeper.telemetry.scrape import parse
 from sweeper.telemetry.server_figures import HITS, QUERIES
@@ -109,8 +110,10 @@ class SessionDriver:
     def think_times(self, session: SessionSpec) -> list[float]:
         """Seconds before each turn (drawn before the session starts; a trace's own win)."""
         drawn = self.cfg.think_time_s.draw(self.rng, len(session.turns)).tolist()
-        return [t.delay_s if t.delay_s is not None else d
-                for t, d in zip(session.turns, drawn, strict=True)]  # fmt: skip
+        return [
+            t.delay_s if t.delay_s is not None else d
+            for t, d in zip(session.turns, drawn, strict=True)
+        ]
 
     def _past_deadline(self) -> bool:
         return self.deadline_ns is not None and _now() >= self.deadline_ns
@@ -136,8 +139,9 @@ class SessionDriver:
             context += turn.input_len
             if not self.chat:
                 transcript += transcript_lines(turn.messages)
-            recs = await self._send_turn(session, turn, k, history, transcript, context,
-                                         warmup, eligible)  # fmt: skip
+            recs = await self._send_turn(
+                session, turn, k, history, transcript, context, warmup, eligible
+            )
             if not result.t_start_ns:
                 result.t_start_ns = recs[0].t_send_ns
             result.t_end_ns = max(r.t_end_ns for r in recs)
@@ -161,14 +165,24 @@ class SessionDriver:
         return "\n".join(answer_of(r) for r in recs)
 
     async def _send_turn(
-        self, session: SessionSpec, turn: TurnSpec, k: int, history: list[dict[str, Any]],
-        transcript: str, context: int, warmup: bool, eligible: int,
-    ) -> list[RequestRecord]:  # fmt: skip
+        self,
+        session: SessionSpec,
+        turn: TurnSpec,
+        k: int,
+        history: list[dict[str, Any]],
+        transcript: str,
+        context: int,
+        warmup: bool,
+        eligible: int,
+    ) -> list[RequestRecord]:
         """The turn's request (or its parallel sub-requests), sent and awaited."""
-        spec = RequestSpec(prompt=transcript + "assistant:" if not self.chat else "",
-                           prompt_len=context, output_len=turn.output_len,
-                           messages=history if self.chat else None,
-                           labels=dict(session.labels))  # fmt: skip
+        spec = RequestSpec(
+            prompt=transcript + "assistant:" if not self.chat else "",
+            prompt_len=context,
+            output_len=turn.output_len,
+            messages=history if self.chat else None,
+            labels=dict(session.labels),
+        )
         body = json.dumps(self.sender.backend.body(spec)).encode()
         spec.messages, spec.prompt = None, ""  # the history lives on in the session only
         sender = self.sender
@@ -244,40 +258,14 @@ class SessionDriver:
 
 
 def _renamed(session: SessionSpec, session_id: str) -> SessionSpec:
-    return SessionSpec(session_id, session.turns, session.system, session.system_len,
-                       session.arrival_s, session.labels)  # fmt: skip
-
-
-def check_session_load(load: LoadConfig) -> None:
-    """Load keys that have no meaning for sessions fail in one line."""
-    load.validate()
-    for key, bad in (
-        ("warmup_requests", load.warmup_requests > 0),
-        ("warmup_s", load.warmup_s > 0),
-        ("workers", load.workers > 1),
-        ("ramp_up_strategy", load.ramp_up_strategy is not None),
-    ):
-        if bad:
-            raise ConfigError(f"load.{key}: not supported with a multi-turn dataset "
-                              "(see load.sessions.*)")  # fmt: skip
-
-
-def session_offsets(load: LoadConfig, sessions: list[SessionSpec]) -> np.ndarray | None:
-    """Start offsets (s) of an open loop: the trace's (schedule=trace), or gamma arrivals at
-    request_rate sessions/s; None for the closed loop."""
-    if load.schedule == "trace":
-        if any(s.arrival_s is None for s in sessions):
-            raise ConfigError("load.schedule: trace needs a dataset with session start times")
-        return np.asarray([(s.arrival_s or 0.0) / load.trace_speedup for s in sessions])
-    if np.isinf(load.request_rate):
-        return None
-    rng = np.random.default_rng(load.seed)
-    shape = load.burstiness
-    if np.isinf(shape):
-        gaps = np.full(len(sessions), 1.0 / load.request_rate)
-    else:
-        gaps = rng.gamma(shape, 1.0 / (load.request_rate * shape), len(sessions))
-    return np.cumsum(gaps)
+    return SessionSpec(
+        session_id,
+        session.turns,
+        session.system,
+        session.system_len,
+        session.arrival_s,
+        session.labels,
+    )
 
 
 async def prefix_counters(
@@ -302,9 +290,12 @@ async def prefix_counters(
 
 
 async def run_sessions(
-    base_url: str, model: str, sessions: list[SessionSpec], load: LoadConfig,
+    base_url: str,
+    model: str,
+    sessions: list[SessionSpec],
+    load: LoadConfig,
     stop_at: StopAt | None = None,
-) -> SessionRun:  # fmt: skip
+) -> SessionRun:
     """Drive `sessions` (the first load.sessions.warmup_sessions are the warmup) against
     `base_url`; the records are every turn's request. At `stop_at` (the job deadline) the
     requests in flight end as `cancelled: <reason>` and the records so far are kept."""
@@ -333,8 +324,9 @@ async def run_sessions(
             if load.duration_s is not None:
                 driver.deadline_ns = t_start + int(load.duration_s * 1e9)
             if offsets is None:
-                phase = driver.closed_loop(measured, cycle=load.duration_s is not None,
-                                           warmup=False)  # fmt: skip
+                phase = driver.closed_loop(
+                    measured, cycle=load.duration_s is not None, warmup=False
+                )
             else:
                 phase = driver.open_loop(measured, offsets, t_start)
             await _bounded(phase, sender, watcher, stop_at)
@@ -346,9 +338,19 @@ async def run_sessions(
     records = driver.records
     if sender.stop_reason:
         sender.not_sent += drop_unsent(records)
-    run = SessionRun(records, t_start, t_end, model, load, t_measure_start_ns=t_start,
-                     client_cpu_ns=cpu, loop_lag_ms=lags, stopped_reason=sender.stop_reason,
-                     not_sent=sender.not_sent, sessions=driver.results)  # fmt: skip
+    run = SessionRun(
+        records,
+        t_start,
+        t_end,
+        model,
+        load,
+        t_measure_start_ns=t_start,
+        client_cpu_ns=cpu,
+        loop_lag_ms=lags,
+        stopped_reason=sender.stop_reason,
+        not_sent=sender.not_sent,
+        sessions=driver.results,
+    )
     if before is not None and after is not None:
         run.prefix_cache_hits = after[0] - before[0]
         run.prefix_cache_queries = after[1] - before[1]

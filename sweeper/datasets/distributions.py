@@ -25,8 +25,9 @@ DISTRIBUTIONS = ("fixed", "uniform", "normal", "lognormal", "exponential")
 
 @dataclass
 class Distribution:
-    kind: str = option("fixed", "fixed | uniform | normal | lognormal | exponential",
-                       choices=DISTRIBUTIONS)  # fmt: skip
+    kind: str = option(
+        "fixed", "fixed | uniform | normal | lognormal | exponential", choices=DISTRIBUTIONS
+    )
     mean: float = option(0.0, "the mean (fixed: the value)", ge=0)
     spread: float = option(
         0.0, "uniform: half width; normal: std; lognormal: sigma of the log", ge=0

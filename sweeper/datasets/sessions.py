@@ -42,9 +42,13 @@ def first_request(session: SessionSpec) -> RequestSpec:
     system = [{"role": "system", "content": session.system}] if session.system else []
     messages = system + turn.messages
     prompt = "\n".join(str(m.get("content", "")) for m in messages)
-    return RequestSpec(prompt=prompt, prompt_len=session.system_len + turn.input_len,
-                       output_len=turn.output_len, messages=messages,
-                       labels=dict(session.labels))  # fmt: skip
+    return RequestSpec(
+        prompt=prompt,
+        prompt_len=session.system_len + turn.input_len,
+        output_len=turn.output_len,
+        messages=messages,
+        labels=dict(session.labels),
+    )
 
 
 def cycle_sessions(
@@ -140,5 +144,6 @@ def _turn(
     elif reference and default_output_len is None:
         output_len = max(count_tokens(tokenizer, reference), 1)
     input_len = sum(count_tokens(tokenizer, m["content"]) for m in pending)
-    return TurnSpec(messages=pending, input_len=input_len, output_len=output_len,
-                    reference=reference)  # fmt: skip
+    return TurnSpec(
+        messages=pending, input_len=input_len, output_len=output_len, reference=reference
+    )

@@ -34,7 +34,7 @@ def prepare(spec: RunSpec) -> Prepared:
     model = materialize(spec.model)  # e.g. model=tiny-random, generated locally on first use
     tokenizer = load_tokenizer(model.tokenizer)
     if spec.dataset.is_sessions():
-        from sweeper.client.sessions import check_session_load
+        from sweeper.client.session_arrivals import check_session_load
 
         check_session_load(spec.load)
         count = spec.load.num_prompts + spec.load.sessions.warmup_sessions

@@ -78,14 +78,18 @@ def per_turn(ok: list[RequestRecord], percentiles: list[float]) -> dict[str, Any
     by_turn: dict[int, list[RequestRecord]] = {}
     for r in ok:
         by_turn.setdefault(r.turn, []).append(r)
-    out: dict[str, Any] = {"by_turn": {str(k): _group(v, percentiles)
-                                       for k, v in sorted(by_turn.items())}}  # fmt: skip
+    out: dict[str, Any] = {
+        "by_turn": {str(k): _group(v, percentiles) for k, v in sorted(by_turn.items())}
+    }
     first = by_turn.get(0, [])
     later = [r for r in ok if r.turn > 0]
     for name, recs in (("first_turn", first), ("later_turns", later)):
         tpots = [t for r in recs if (t := tpot_ms(r)) is not None]
-        for key, values in (("ttft_ms", [ttft_ms(r) for r in recs]), ("tpot_ms", tpots),
-                            ("e2el_ms", [e2el_ms(r) for r in recs])):  # fmt: skip
+        for key, values in (
+            ("ttft_ms", [ttft_ms(r) for r in recs]),
+            ("tpot_ms", tpots),
+            ("e2el_ms", [e2el_ms(r) for r in recs]),
+        ):
             out.update({f"{name}_{k}": v for k, v in stats(key, values, percentiles).items()})
     return out
 

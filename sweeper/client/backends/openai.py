@@ -56,9 +56,13 @@ class OpenAICompletionsBackend(Backend):
         return choice.get("text") or ""
 
     def note_choice(
-        self, rec: RequestRecord, st: StreamState, now_ns: int, choice: dict[str, Any],
+        self,
+        rec: RequestRecord,
+        st: StreamState,
+        now_ns: int,
+        choice: dict[str, Any],
         cumulative: int | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """One choice's text as content; think tags (when configured) mark the reasoning."""
         text = self.text_of(choice)
         if self.think_end and text and rec.answer_chunk < 0:
@@ -134,9 +138,13 @@ class OpenAIChatBackend(OpenAICompletionsBackend):
         return part.get("content") or ""
 
     def note_choice(
-        self, rec: RequestRecord, st: StreamState, now_ns: int, choice: dict[str, Any],
+        self,
+        rec: RequestRecord,
+        st: StreamState,
+        now_ns: int,
+        choice: dict[str, Any],
         cumulative: int | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         """Reasoning deltas and content: the first content after reasoning marks the answer."""
         part = choice.get("delta") or choice.get("message") or {}
         text = part.get("content") or ""

@@ -31,18 +31,25 @@ class AgenticDatasetConfig(SessionDataset):
     kind: str = option("agentic", KIND_HELP)
     system_len: int = option(2048, "tokens of the system prompt with the tool definitions", ge=1)
     task_len: int = option(256, "tokens of the task (the first user message)", ge=1)
-    steps: Distribution = option(help="steps per session after the task (rounded, at least 1)",
-                                 default_factory=lambda: fixed(8))  # fmt: skip
-    tool_result_len: Distribution = option(help="tokens of each step's tool result",
-                                           default_factory=lambda: fixed(512))  # fmt: skip
-    step_output_len: Distribution = option(help="output tokens of each step (at least 1)",
-                                           default_factory=lambda: fixed(32))  # fmt: skip
+    steps: Distribution = option(
+        help="steps per session after the task (rounded, at least 1)",
+        default_factory=lambda: fixed(8),
+    )
+    tool_result_len: Distribution = option(
+        help="tokens of each step's tool result", default_factory=lambda: fixed(512)
+    )
+    step_output_len: Distribution = option(
+        help="output tokens of each step (at least 1)", default_factory=lambda: fixed(32)
+    )
     fan_out: int = option(1, "sub-requests of a fanned-out step (1 = never fans out)", ge=1)
     fan_out_share: float = option(0.0, "share of steps that fan out (seeded draw)", ge=0, le=1)
 
     def check(self) -> None:
-        for key, dist in (("steps", self.steps), ("tool_result_len", self.tool_result_len),
-                          ("step_output_len", self.step_output_len)):  # fmt: skip
+        for key, dist in (
+            ("steps", self.steps),
+            ("tool_result_len", self.tool_result_len),
+            ("step_output_len", self.step_output_len),
+        ):
             dist.check(f"dataset.{key}")
         if self.fan_out_share > 0 and self.fan_out == 1:
             raise ConfigError("dataset.fan_out: must be > 1 when dataset.fan_out_share > 0")
@@ -59,8 +66,14 @@ class AgenticDatasetConfig(SessionDataset):
             outs = [max(n, 1) for n in self.step_output_len.draw_ints(rng, n_steps + 1)]
             results = self.tool_result_len.draw_ints(rng, n_steps)
             fans = rng.random(n_steps) < self.fan_out_share
-            turns = [TurnSpec(messages=[{"role": "user", "content": task}], input_len=task_len,
-                              output_len=outs[0], reference=maker.make(outs[0])[0])]  # fmt: skip
+            turns = [
+                TurnSpec(
+                    messages=[{"role": "user", "content": task}],
+                    input_len=task_len,
+                    output_len=outs[0],
+                    reference=maker.make(outs[0])[0],
+                )
+            ]
             for k in range(n_steps):
                 text, n = maker.make(max(results[k], 1), f"Tool result {k + 1}:")
                 turns.append(
@@ -70,8 +83,9 @@ class AgenticDatasetConfig(SessionDataset):
                         output_len=outs[k + 1],
                         reference=maker.make(outs[k + 1])[0],
                         parallel=self.fan_out if fans[k] else 1,
-                    )  # fmt: skip
+                    )
                 )
-            sessions.append(SessionSpec(session_id=f"a{s}", turns=turns, system=system,
-                                        system_len=system_len))  # fmt: skip
+            sessions.append(
+                SessionSpec(session_id=f"a{s}", turns=turns, system=system, system_len=system_len)
+            )
         return sessions

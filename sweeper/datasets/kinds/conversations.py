@@ -25,20 +25,26 @@ class ConversationsDatasetConfig(SessionDataset):
     length."""
 
     kind: str = option("conversations", KIND_HELP)
-    turns: Distribution = option(help="turns per session (rounded, at least 1)",
-                                 default_factory=lambda: fixed(4))  # fmt: skip
-    input_len: Distribution = option(help="tokens of each turn's user message",
-                                     default_factory=lambda: fixed(128))  # fmt: skip
-    output_len: Distribution = option(help="output tokens of each turn (at least 1)",
-                                      default_factory=lambda: fixed(64))  # fmt: skip
+    turns: Distribution = option(
+        help="turns per session (rounded, at least 1)", default_factory=lambda: fixed(4)
+    )
+    input_len: Distribution = option(
+        help="tokens of each turn's user message", default_factory=lambda: fixed(128)
+    )
+    output_len: Distribution = option(
+        help="output tokens of each turn (at least 1)", default_factory=lambda: fixed(64)
+    )
     system_len: int = option(0, "tokens of the system prompt (0 = none)", ge=0)
     shared_system: bool = option(
         True, "every session starts with the same system prompt (a prefix shared across sessions)"
     )
 
     def check(self) -> None:
-        for key, dist in (("turns", self.turns), ("input_len", self.input_len),
-                          ("output_len", self.output_len)):  # fmt: skip
+        for key, dist in (
+            ("turns", self.turns),
+            ("input_len", self.input_len),
+            ("output_len", self.output_len),
+        ):
             dist.check(f"dataset.{key}")
         super().check()
 
@@ -57,8 +63,15 @@ class ConversationsDatasetConfig(SessionDataset):
             turns = []
             for n_in, n_out in zip(ins, outs, strict=True):
                 text, n = maker.make(max(n_in, 1))
-                turns.append(TurnSpec(messages=[{"role": "user", "content": text}], input_len=n,
-                                      output_len=n_out, reference=maker.make(n_out)[0]))  # fmt: skip
-            sessions.append(SessionSpec(session_id=f"c{s}", turns=turns, system=system,
-                                        system_len=system_len))  # fmt: skip
+                turns.append(
+                    TurnSpec(
+                        messages=[{"role": "user", "content": text}],
+                        input_len=n,
+                        output_len=n_out,
+                        reference=maker.make(n_out)[0],
+                    )
+                )
+            sessions.append(
+                SessionSpec(session_id=f"c{s}", turns=turns, system=system, system_len=system_len)
+            )
         return sessions

@@ -65,6 +65,12 @@ class ConversationsJsonlDatasetConfig(SessionDataset):
             if not turns:
                 raise ConfigError(f"{where}: no user turn")
             system_len = count_tokens(tokenizer, system)
-            sessions.append(SessionSpec(session_id=str(sid), turns=turns[: self.max_turns],
-                                        system=system, system_len=system_len))  # fmt: skip
+            sessions.append(
+                SessionSpec(
+                    session_id=str(sid),
+                    turns=turns[: self.max_turns],
+                    system=system,
+                    system_len=system_len,
+                )
+            )
         return sessions

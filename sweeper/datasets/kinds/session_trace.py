@@ -61,15 +61,19 @@ class SessionTraceDatasetConfig(SessionDataset):
         for sid, rows in lines.items():
             rows.sort(key=lambda r: r[0])
             turns = [self._turn(rows, k, maker, tokenizer) for k in range(len(rows))]
-            sessions.append(SessionSpec(session_id=sid, turns=turns[: self.max_turns],
-                                        arrival_s=rows[0][0]))  # fmt: skip
+            sessions.append(
+                SessionSpec(session_id=sid, turns=turns[: self.max_turns], arrival_s=rows[0][0])
+            )
         sessions.sort(key=lambda s: (s.arrival_s or 0.0, s.session_id))
         return sessions
 
     def _turn(
-        self, rows: list[tuple[float, int, dict[str, Any]]], k: int, maker: PromptMaker,
+        self,
+        rows: list[tuple[float, int, dict[str, Any]]],
+        k: int,
+        maker: PromptMaker,
         tokenizer: Any | None,
-    ) -> TurnSpec:  # fmt: skip
+    ) -> TurnSpec:
         ts, lineno, row = rows[k]
         path = self.path
         out = row.get("output_len")
@@ -86,5 +90,9 @@ class SessionTraceDatasetConfig(SessionDataset):
             delay = as_number(row["delay_s"], path, lineno, "delay_s", integer=False)
         elif k > 0:
             delay = max(ts - rows[k - 1][0], 0.0)
-        return TurnSpec(messages=[{"role": "user", "content": text}], input_len=n,
-                        output_len=output_len, delay_s=delay)  # fmt: skip
+        return TurnSpec(
+            messages=[{"role": "user", "content": text}],
+            input_len=n,
+            output_len=output_len,
+            delay_s=delay,
+        )

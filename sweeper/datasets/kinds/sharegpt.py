@@ -18,8 +18,16 @@ from sweeper.datasets.tokenizer import count_tokens
 from sweeper.records import RequestSpec, SessionSpec, TurnSpec
 
 # ShareGPT's speaker names → chat roles
-ROLE_OF = {"human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant",
-           "chatgpt": "assistant", "bing": "assistant", "bard": "assistant", "system": "system"}  # fmt: skip
+ROLE_OF = {
+    "human": "user",
+    "user": "user",
+    "gpt": "assistant",
+    "assistant": "assistant",
+    "chatgpt": "assistant",
+    "bing": "assistant",
+    "bard": "assistant",
+    "system": "system",
+}
 
 
 def _turn_text(turn: Any) -> str | None:
@@ -130,9 +138,14 @@ class ShareGPTDatasetConfig(DatasetConfig):
             context += pair.prompt_len + (pair.output_len or 0)
             if self.max_context_len is not None and context > self.max_context_len:
                 break
-            turns.append(TurnSpec(messages=[{"role": "user", "content": pair.prompt}],
-                                  input_len=pair.prompt_len, output_len=pair.output_len,
-                                  reference=_turn_text(answer) or ""))  # fmt: skip
+            turns.append(
+                TurnSpec(
+                    messages=[{"role": "user", "content": pair.prompt}],
+                    input_len=pair.prompt_len,
+                    output_len=pair.output_len,
+                    reference=_turn_text(answer) or "",
+                )
+            )
         if not turns:
             return None
         return SessionSpec(session_id=sid, turns=turns, system=system, system_len=system_len)

@@ -14,9 +14,16 @@ from tests.integration.features.support import FAST, job_metrics, run_ok
 def test_multi_turn_preset_caching_off_vs_on(tmp_path: Path) -> None:
     sweep = Sweep(tmp_path)
     # the default profile: prefill costs ~0.03 ms a token, so a cached history shows in TTFT
-    results = run_ok(sweep, "+experiment=multi_turn", "num_prompts=4", "concurrency=2",
-                     "dataset.turns.mean=4", "dataset.output_len.mean=8", "load.progress=false",
-                     "print_result=false")  # fmt: skip
+    results = run_ok(
+        sweep,
+        "+experiment=multi_turn",
+        "num_prompts=4",
+        "concurrency=2",
+        "dataset.turns.mean=4",
+        "dataset.output_len.mean=8",
+        "load.progress=false",
+        "print_result=false",
+    )
     off, on = (r["sweeper"] for r in results)
     for s in (off, on):
         assert s["sessions_completed"] == 4 and s["mean_turns_per_session"] == 4
@@ -41,8 +48,14 @@ def test_multi_turn_preset_caching_off_vs_on(tmp_path: Path) -> None:
 
 def test_agentic_preset_fans_out(tmp_path: Path) -> None:
     sweep = Sweep(tmp_path)
-    results = run_ok(sweep, "+experiment=agentic", "num_prompts=3", "dataset.system_len=256",
-                     "dataset.fan_out_share=0.5", *FAST)  # fmt: skip
+    results = run_ok(
+        sweep,
+        "+experiment=agentic",
+        "num_prompts=3",
+        "dataset.system_len=256",
+        "dataset.fan_out_share=0.5",
+        *FAST,
+    )
     assert all(r["sweeper"]["sessions_completed"] == 3 for r in results)
     assert results[1]["sweeper"]["server_prefix_cache_hit_rate"] > 0.5
     frame = pd.read_parquet(sweep.sweep_dir / "1" / "requests.parquet")
@@ -52,9 +65,16 @@ def test_agentic_preset_fans_out(tmp_path: Path) -> None:
 
 def test_reasoning_run_splits_ttft_and_first_answer(tmp_path: Path) -> None:
     sweep = Sweep(tmp_path)
-    (result,) = run_ok(sweep, "load=chat", "num_prompts=8", "concurrency=4",
-                       "dataset.input_len=32", "dataset.output_len=24",
-                       "+server.reasoning_tokens=16", *FAST)  # fmt: skip
+    (result,) = run_ok(
+        sweep,
+        "load=chat",
+        "num_prompts=8",
+        "concurrency=4",
+        "dataset.input_len=32",
+        "dataset.output_len=24",
+        "+server.reasoning_tokens=16",
+        *FAST,
+    )
     s = result["sweeper"]
     assert s["reasoning_requests"] == 8 and s["answered_after_reasoning"] == 8
     assert s["total_reasoning_tokens"] == 8 * 16 and s["total_answer_tokens"] == 8 * 8
@@ -63,4 +83,6 @@ def test_reasoning_run_splits_ttft_and_first_answer(tmp_path: Path) -> None:
     frame = pd.read_parquet(sweep.sweep_dir / "0" / "requests.parquet")
     assert (frame["reasoning_tokens"] == 16).all()
     # a first chunk may carry reasoning and answer at once (tokens that waited for the headers)
-    assert (frame["ttfa_ms"] >= frame["ttft_ms"]).all() and (frame["ttfa_ms"] > frame["ttft_ms"]).any()
+    assert (frame["ttfa_ms"] >= frame["ttft_ms"]).all() and (
+        frame["ttfa_ms"] > frame["ttft_ms"]
+    ).any()

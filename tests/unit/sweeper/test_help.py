@@ -24,7 +24,7 @@ def test_overview_lists_groups_options_top_level_keys_and_examples() -> None:
     text = render_help(["--help"])
     assert "  server: command, external, sim, vllm" in text
     assert "  tracking: mlflow, none" in text
-    assert "experiment (add one: +experiment=NAME): multimodal," in text
+    assert "experiment (add one: +experiment=NAME): agentic, multi_turn, multimodal," in text
     # a top-level key: its value and its help on one line
     assert "  concurrency = 1" in text and "requests in flight (closed loop); null = no cap" in text
     assert "gpus_per_job = 0" in text and "[>= 0]" in text
@@ -122,7 +122,8 @@ def test_a_bad_option_lists_the_options_without_schema_nodes() -> None:
     ):
         compose(config_name="config", overrides=["dataset=nope"])
     line = one_line(err.value)
-    assert line.startswith("In 'config': Could not find 'dataset/nope' (options: burstgpt, ")
+    head = "In 'config': Could not find 'dataset/nope' (options: agentic, burstgpt, "
+    assert line.startswith(head)
     assert "random, random_mm" in line and "base_" not in line and "schema" not in line
 
 

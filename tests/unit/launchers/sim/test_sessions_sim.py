@@ -16,9 +16,17 @@ TOK = 7  # the key of one generated token
 
 def request(rid: str, keys: list[int], out: int, reasoning: int = 0) -> SimRequest:
     hashes = block_hashes(keys, 16)
-    return SimRequest(rid, len(keys), out, "length", arrival_ns=0, block_hashes=hashes,
-                      tail_keys=keys[len(hashes) * 16 :], output_keys=[TOK],
-                      num_reasoning=reasoning)  # fmt: skip
+    return SimRequest(
+        rid,
+        len(keys),
+        out,
+        "length",
+        arrival_ns=0,
+        block_hashes=hashes,
+        tail_keys=keys[len(hashes) * 16 :],
+        output_keys=[TOK],
+        num_reasoning=reasoning,
+    )
 
 
 def run_all(s: Scheduler) -> None:

@@ -28,11 +28,21 @@ def chat(**delta: str) -> dict[str, Any]:
 
 
 def test_chat_reasoning_deltas_then_content() -> None:
-    rec = stream("openai-chat", [
-        chat(role="assistant", content=""), chat(reasoning="let me"), chat(reasoning_content=" think"),
-        chat(content="The"), chat(content=" answer"),
-        {"choices": [], "usage": {"completion_tokens": 4, "prompt_tokens_details": {"cached_tokens": 32}}},
-    ], continuous_usage_stats=False)  # fmt: skip
+    rec = stream(
+        "openai-chat",
+        [
+            chat(role="assistant", content=""),
+            chat(reasoning="let me"),
+            chat(reasoning_content=" think"),
+            chat(content="The"),
+            chat(content=" answer"),
+            {
+                "choices": [],
+                "usage": {"completion_tokens": 4, "prompt_tokens_details": {"cached_tokens": 32}},
+            },
+        ],
+        continuous_usage_stats=False,
+    )
     assert rec.reasoning and rec.answer_chunk == 2
     assert rec.t_first_token_ns == 1001 and rec.chunk_times_ns[rec.answer_chunk] == 1003
     assert rec.generated_text == "let me thinkThe answer"
@@ -50,8 +60,10 @@ def test_non_streamed_message_with_both() -> None:
     backend = get_backend("openai-chat")("m", LoadConfig(stream=False))
     rec = RequestRecord(index=0, request_id="r", prompt_len=1, expected_output_len=None)
     st = StreamState()
-    body = {"choices": [{"message": {"reasoning": "hmm", "content": "yes"}}],
-            "usage": {"completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 7}}}  # fmt: skip
+    body = {
+        "choices": [{"message": {"reasoning": "hmm", "content": "yes"}}],
+        "usage": {"completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 7}},
+    }
     backend.on_response(json.dumps(body).encode(), 5, rec, st)
     finish(rec, st)
     assert rec.reasoning and rec.answer_chunk == 0 and answer_of(rec) == "yes"
@@ -65,19 +77,29 @@ def test_think_tags_inline_in_completions() -> None:
     assert rec.reasoning and rec.answer_chunk == 3
     assert answer_of(rec) == " Yes no"
     # the answer already in the chunk that closes the tag
-    rec = stream("openai-completions", [{"choices": [{"text": "<think>x</think> A"}]},
-                                        {"choices": [{"text": "B"}]}],
-                 reasoning=tags, continuous_usage_stats=False)  # fmt: skip
+    rec = stream(
+        "openai-completions",
+        [{"choices": [{"text": "<think>x</think> A"}]}, {"choices": [{"text": "B"}]}],
+        reasoning=tags,
+        continuous_usage_stats=False,
+    )
     assert rec.answer_chunk == 0 and answer_of(rec) == " AB"
     # no opening tag at the start: no reasoning phase, the tag later is just text
-    rec = stream("openai-completions", [{"choices": [{"text": "plain"}]},
-                                        {"choices": [{"text": "</think>"}]}],
-                 reasoning=tags, continuous_usage_stats=False)  # fmt: skip
+    rec = stream(
+        "openai-completions",
+        [{"choices": [{"text": "plain"}]}, {"choices": [{"text": "</think>"}]}],
+        reasoning=tags,
+        continuous_usage_stats=False,
+    )
     assert not rec.reasoning and answer_of(rec) == "plain</think>"
 
 
 def test_think_end_only_means_reasoning_from_the_first_token() -> None:
     tags = ReasoningConfig(think_end="</think>")
-    rec = stream("openai-chat", [chat(content="a"), chat(content="b</think>"), chat(content="c")],
-                 reasoning=tags, continuous_usage_stats=False)  # fmt: skip
+    rec = stream(
+        "openai-chat",
+        [chat(content="a"), chat(content="b</think>"), chat(content="c")],
+        reasoning=tags,
+        continuous_usage_stats=False,
+    )
     assert rec.reasoning and rec.answer_chunk == 2 and answer_of(rec) == "c"

@@ -4,6 +4,7 @@ duration, failures, completions transcript."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from typing import Any
 
@@ -11,8 +12,9 @@ import pytest
 
 from instruments.errors import ConfigError
 from sweeper.client.config import LoadConfig
+from sweeper.client.session_arrivals import session_offsets
 from sweeper.client.session_config import SessionLoadConfig
-from sweeper.client.sessions import SessionRun, answer_of, run_sessions, session_offsets
+from sweeper.client.sessions import SessionRun, answer_of, run_sessions
 from sweeper.datasets.distributions import Distribution
 from sweeper.records import RequestRecord, SessionSpec, TurnSpec
 from tests.unit.sweeper.client.fake_openai import FakeBehaviour, FakeOpenAI
@@ -25,9 +27,13 @@ def sessions(n: int, turns: int = 3, out: int = 3, parallel: int = 1) -> list[Se
             system="be brief",
             system_len=2,
             turns=[
-                TurnSpec(messages=[{"role": "user", "content": f"q{i}.{k}"}], input_len=2,
-                         output_len=out, reference=f"ref{k}",
-                         parallel=parallel if k == 1 else 1)  # fmt: skip
+                TurnSpec(
+                    messages=[{"role": "user", "content": f"q{i}.{k}"}],
+                    input_len=2,
+                    output_len=out,
+                    reference=f"ref{k}",
+                    parallel=parallel if k == 1 else 1,
+                )
                 for k in range(turns)
             ],
         )
@@ -51,8 +57,13 @@ def run(
 def test_history_carries_the_servers_answers_turn_by_turn() -> None:
     result, server = run(FakeBehaviour(), sessions(2, turns=3), concurrency=1)
     assert [(r.session_id, r.turn) for r in result.records] == [
-        ("s0", 0), ("s0", 1), ("s0", 2), ("s1", 0), ("s1", 1), ("s1", 2)
-    ]  # fmt: skip
+        ("s0", 0),
+        ("s0", 1),
+        ("s0", 2),
+        ("s1", 0),
+        ("s1", 1),
+        ("s1", 2),
+    ]
     third = server.seen.bodies[2]["messages"]
     assert third == [
         {"role": "system", "content": "be brief"},
@@ -69,8 +80,12 @@ def test_history_carries_the_servers_answers_turn_by_turn() -> None:
 
 
 def test_reference_history_and_fan_out_joined() -> None:
-    result, server = run(FakeBehaviour(), sessions(1, turns=3, parallel=3), concurrency=1,
-                         sessions=SessionLoadConfig(history="reference"))  # fmt: skip
+    result, server = run(
+        FakeBehaviour(),
+        sessions(1, turns=3, parallel=3),
+        concurrency=1,
+        sessions=SessionLoadConfig(history="reference"),
+    )
     turn1 = [r for r in result.records if r.turn == 1]
     assert sorted(r.sub for r in turn1) == [0, 1, 2]
     assert len(server.seen.bodies) == 5
@@ -79,8 +94,9 @@ def test_reference_history_and_fan_out_joined() -> None:
 
 
 def test_completions_render_a_transcript_that_extends_the_last_prompt() -> None:
-    _, server = run(FakeBehaviour(), sessions(1, turns=2), concurrency=1,
-                    backend="openai-completions")  # fmt: skip
+    _, server = run(
+        FakeBehaviour(), sessions(1, turns=2), concurrency=1, backend="openai-completions"
+    )
     first, second = (b["prompt"] for b in server.seen.bodies)
     assert first == "system: be brief\nuser: q0.0\nassistant:"
     assert second == first + "t0 t1 t2 \nuser: q0.1\nassistant:"
@@ -90,8 +106,12 @@ def test_concurrency_is_active_sessions_and_in_flight_cap_holds() -> None:
     behaviour = FakeBehaviour(ttft_s=0.01)
     result, server = run(behaviour, sessions(6, turns=2, parallel=4), concurrency=3)
     assert server.seen.peak_in_flight > 3  # fan-out: more requests than sessions
-    result, server = run(behaviour, sessions(6, turns=2, parallel=4), concurrency=3,
-                         sessions=SessionLoadConfig(max_in_flight=2))  # fmt: skip
+    result, server = run(
+        behaviour,
+        sessions(6, turns=2, parallel=4),
+        concurrency=3,
+        sessions=SessionLoadConfig(max_in_flight=2),
+    )
     assert server.seen.peak_in_flight == 2
     assert len(result.records) == 6 * 5
 
@@ -100,13 +120,17 @@ def test_think_time_separates_turns() -> None:
     think = SessionLoadConfig(think_time_s=Distribution(kind="fixed", mean=0.05))
     result, _ = run(FakeBehaviour(), sessions(1, turns=3), concurrency=1, sessions=think)
     recs = result.records
-    gaps = [(b.t_post_ns - a.t_end_ns) / 1e9 for a, b in zip(recs, recs[1:], strict=False)]
+    gaps = [(b.t_post_ns - a.t_end_ns) / 1e9 for a, b in itertools.pairwise(recs)]
     assert all(g >= 0.05 for g in gaps), gaps
 
 
 def test_warmup_sessions_run_first_and_are_flagged() -> None:
-    result, server = run(FakeBehaviour(), sessions(3, turns=2), concurrency=2,
-                         sessions=SessionLoadConfig(warmup_sessions=1))  # fmt: skip
+    result, _ = run(
+        FakeBehaviour(),
+        sessions(3, turns=2),
+        concurrency=2,
+        sessions=SessionLoadConfig(warmup_sessions=1),
+    )
     warm = [r for r in result.records if r.warmup]
     assert {r.session_id for r in warm} == {"s0"} and len(warm) == 2
     assert all(r.request_id.split("-")[-1].startswith("w") for r in warm)
@@ -117,8 +141,9 @@ def test_warmup_sessions_run_first_and_are_flagged() -> None:
 
 def test_duration_ends_sessions_cleanly() -> None:
     t0 = time.monotonic()
-    result, _ = run(FakeBehaviour(ttft_s=0.02), sessions(2, turns=50), concurrency=2,
-                    duration_s=0.3)  # fmt: skip
+    result, _ = run(
+        FakeBehaviour(ttft_s=0.02), sessions(2, turns=50), concurrency=2, duration_s=0.3
+    )
     assert time.monotonic() - t0 < 5
     assert all(r.success for r in result.records)  # nothing was cut mid-request
     assert all(not s.complete and not s.failed for s in result.sessions)

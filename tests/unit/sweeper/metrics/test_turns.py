@@ -13,28 +13,58 @@ from sweeper.records import RequestRecord
 MS = 1_000_000
 
 
-def rec(turn: int, ttft: int, end: int, out: int, prompt: int, cached: int | None = None,
-        session: str = "a", warmup: bool = False) -> RequestRecord:  # fmt: skip
-    r = RequestRecord(index=0, request_id="r", prompt_len=prompt, expected_output_len=out,
-                      output_len=out, success=True, t_send_ns=0, t_first_token_ns=ttft * MS,
-                      t_end_ns=end * MS, session_id=session, turn=turn,
-                      server_cached_tokens=cached, warmup=warmup)  # fmt: skip
+def rec(
+    turn: int,
+    ttft: int,
+    end: int,
+    out: int,
+    prompt: int,
+    cached: int | None = None,
+    session: str = "a",
+    warmup: bool = False,
+) -> RequestRecord:
+    r = RequestRecord(
+        index=0,
+        request_id="r",
+        prompt_len=prompt,
+        expected_output_len=out,
+        output_len=out,
+        success=True,
+        t_send_ns=0,
+        t_first_token_ns=ttft * MS,
+        t_end_ns=end * MS,
+        session_id=session,
+        turn=turn,
+        server_cached_tokens=cached,
+        warmup=warmup,
+    )
     r.chunk_times_ns = [ttft * MS] + [end * MS] * (out - 1)
     r.chunk_tokens = [1] * out
     return r
 
 
 def session_run(records: list[RequestRecord], sessions: list[SessionResult]) -> SessionRun:
-    return SessionRun(records, 0, 2000 * MS, "m", LoadConfig(), t_measure_start_ns=0,
-                      sessions=sessions, prefix_cache_hits=30.0, prefix_cache_queries=40.0)  # fmt: skip
+    return SessionRun(
+        records,
+        0,
+        2000 * MS,
+        "m",
+        LoadConfig(),
+        t_measure_start_ns=0,
+        sessions=sessions,
+        prefix_cache_hits=30.0,
+        prefix_cache_queries=40.0,
+    )
 
 
 def test_by_turn_first_vs_later_and_hit_rates() -> None:
     records = [
-        rec(0, 100, 200, 11, 100, cached=0), rec(0, 300, 400, 11, 100, cached=50, session="b"),
-        rec(1, 20, 120, 11, 200, cached=150), rec(1, 40, 140, 11, 200, cached=190, session="b"),
+        rec(0, 100, 200, 11, 100, cached=0),
+        rec(0, 300, 400, 11, 100, cached=50, session="b"),
+        rec(1, 20, 120, 11, 200, cached=150),
+        rec(1, 40, 140, 11, 200, cached=190, session="b"),
         rec(0, 999, 1000, 2, 10, warmup=True, session="w"),
-    ]  # fmt: skip
+    ]
     out = turn_metrics(session_run(records, []), [50.0])
     t0, t1 = out["by_turn"]["0"], out["by_turn"]["1"]
     assert (t0["completed"], t0["mean_ttft_ms"], t0["mean_tpot_ms"]) == (2, 200.0, 10.0)
@@ -54,10 +84,12 @@ def test_hit_rate_only_where_the_server_told() -> None:
 
 
 def test_session_latency_throughput_and_context() -> None:
-    done = SessionResult("a", False, 2, turns_done=2, t_start_ns=0, t_end_ns=500 * MS,
-                         context_len=300)  # fmt: skip
-    cut = SessionResult("b", False, 3, turns_done=1, t_start_ns=0, t_end_ns=100 * MS,
-                        context_len=120)  # fmt: skip
+    done = SessionResult(
+        "a", False, 2, turns_done=2, t_start_ns=0, t_end_ns=500 * MS, context_len=300
+    )
+    cut = SessionResult(
+        "b", False, 3, turns_done=1, t_start_ns=0, t_end_ns=100 * MS, context_len=120
+    )
     failed = SessionResult("c", False, 3, turns_done=0, failed=True)
     warm = SessionResult("w", True, 1, turns_done=1, t_start_ns=0, t_end_ns=9000 * MS)
     out = turn_metrics(session_run([rec(0, 1, 2, 2, 10)], [done, cut, failed, warm]), [90.0])
@@ -70,8 +102,16 @@ def test_session_latency_throughput_and_context() -> None:
 
 def reasoned(answer_chunk: int) -> RequestRecord:
     """10 chunks of 1 token at 100, 110, ... 190 ms; send at 0."""
-    r = RequestRecord(index=0, request_id="r", prompt_len=5, expected_output_len=10,
-                      output_len=10, success=True, reasoning=True, answer_chunk=answer_chunk)  # fmt: skip
+    r = RequestRecord(
+        index=0,
+        request_id="r",
+        prompt_len=5,
+        expected_output_len=10,
+        output_len=10,
+        success=True,
+        reasoning=True,
+        answer_chunk=answer_chunk,
+    )
     r.chunk_times_ns = [(100 + 10 * i) * MS for i in range(10)]
     r.chunk_tokens = [1] * 10
     r.t_first_token_ns, r.t_end_ns = r.chunk_times_ns[0], r.chunk_times_ns[-1]
