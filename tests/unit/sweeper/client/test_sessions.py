@@ -171,3 +171,18 @@ def test_answer_of_cuts_reasoning() -> None:
     rec = RequestRecord(index=0, request_id="x", prompt_len=1, expected_output_len=1)
     rec.generated_text, rec.reasoning_chars = "<think>hm</think>the answer", 17
     assert answer_of(rec) == "the answer"
+
+
+def test_open_loop_starts_sessions_at_their_arrivals_and_trace_times() -> None:
+    result, _ = run(FakeBehaviour(), sessions(3, turns=2), request_rate=10.0,
+                    burstiness=float("inf"))  # fmt: skip
+    starts = sorted(s.t_start_ns for s in result.sessions)
+    assert [round((t - result.t_start_ns) / 1e9, 1) for t in starts] == [0.1, 0.2, 0.3]
+    timed = sessions(2, turns=2)
+    timed[0].arrival_s, timed[1].arrival_s = 0.0, 0.4
+    timed[1].turns[1].delay_s = 0.2  # a trace's own gap wins over the think time
+    result, _ = run(FakeBehaviour(), timed, schedule="trace", trace_speedup=2.0)
+    first, second = sorted(result.sessions, key=lambda s: s.t_start_ns)
+    assert 0.18 < (second.t_start_ns - result.t_start_ns) / 1e9 < 0.3
+    b = [r for r in result.records if r.session_id == "s1"]
+    assert (b[1].t_post_ns - b[0].t_end_ns) / 1e9 >= 0.2
