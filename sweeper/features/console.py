@@ -12,6 +12,15 @@ _SERVER = (
     ("server_spec_decode_mean_acceptance_length", "Spec decode acceptance length:"),
     ("pooling_inputs_per_s", "Pooling inputs (inputs/s):"),
     ("pooling_input_tokens_per_s", "Pooling input tokens (tok/s):"),
+    # sessions (sweeper.metrics.turns)
+    ("session_throughput", "Session throughput (sessions/s):"),
+    ("median_session_latency_ms", "Median session latency (ms):"),
+    ("first_turn_median_ttft_ms", "Median TTFT, first turns (ms):"),
+    ("later_turns_median_ttft_ms", "Median TTFT, later turns (ms):"),
+    ("max_context_len", "Max context reached (tokens):"),
+    # reasoning
+    ("median_time_to_first_answer_ms", "Median time to first answer (ms):"),
+    ("mean_reasoning_tokens", "Mean reasoning tokens:"),
 )
 
 
