@@ -12,6 +12,7 @@ import pytest
 
 from instruments.errors import ConfigError
 from sweeper.client.config import LoadConfig
+from sweeper.client.sender import StopAt
 from sweeper.client.session_arrivals import session_offsets
 from sweeper.client.session_config import SessionLoadConfig
 from sweeper.client.sessions import SessionRun, answer_of, run_sessions
@@ -182,7 +183,22 @@ def test_open_loop_starts_sessions_at_their_arrivals_and_trace_times() -> None:
     timed[0].arrival_s, timed[1].arrival_s = 0.0, 0.4
     timed[1].turns[1].delay_s = 0.2  # a trace's own gap wins over the think time
     result, _ = run(FakeBehaviour(), timed, schedule="trace", trace_speedup=2.0)
-    first, second = sorted(result.sessions, key=lambda s: s.t_start_ns)
+    _, second = sorted(result.sessions, key=lambda s: s.t_start_ns)
     assert 0.18 < (second.t_start_ns - result.t_start_ns) / 1e9 < 0.3
     b = [r for r in result.records if r.session_id == "s1"]
     assert (b[1].t_post_ns - b[0].t_end_ns) / 1e9 >= 0.2
+
+
+def test_the_job_deadline_cancels_turns_in_flight_and_keeps_the_rest() -> None:
+    async def main() -> SessionRun:
+        async with FakeOpenAI(FakeBehaviour(ttft_s=0.05, itl_s=0.05)) as server:
+            load = LoadConfig(backend="openai-chat", progress=False, concurrency=2)
+            stop = StopAt(time.monotonic_ns() + 300_000_000, "job_timeout_s=1 reached")
+            return await run_sessions(server.base_url, "fake", sessions(2, turns=20), load, stop)
+
+    result = asyncio.run(main())
+    assert result.stopped_reason == "job_timeout_s=1 reached"
+    cut = [r for r in result.records if not r.success]
+    assert cut and all(r.error == "cancelled: job_timeout_s=1 reached" for r in cut)
+    assert any(r.success for r in result.records)
+    assert all(r.t_post_ns for r in result.records)  # nothing unsent is recorded
