@@ -157,7 +157,9 @@ def extras(
         requested = load.request_rate
         out["requested_rate"] = None if math.isinf(requested) else requested
         achieved = out["send_rate"]
-        fixed_rate = load.ramp_up_strategy is None and load.schedule == "rate"
+        # a session run's request_rate is of sessions, not requests: no error to compare
+        single_shot = getattr(run, "sessions", None) is None
+        fixed_rate = load.ramp_up_strategy is None and load.schedule == "rate" and single_shot
         if achieved and not math.isinf(requested) and fixed_rate:
             out["send_rate_error_pct"] = 100.0 * (achieved - requested) / requested
         late = [r.lateness_ms for r in measured if r.t_dispatch_ns]
