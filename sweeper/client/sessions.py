@@ -26,6 +26,7 @@ import asyncio
 import itertools
 import json
 import time
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,11 +106,13 @@ class SessionDriver:
         self.deadline_ns: int | None = None
         self.records: list[RequestRecord] = []
         self.results: list[SessionResult] = []
-        self.rng = np.random.default_rng(load.seed)
 
     def think_times(self, session: SessionSpec) -> list[float]:
-        """Seconds before each turn (drawn before the session starts; a trace's own win)."""
-        drawn = self.cfg.think_time_s.draw(self.rng, len(session.turns)).tolist()
+        """Seconds before each turn, drawn when the session starts from a generator seeded by
+        load.seed and the session id (the same whatever order sessions start in); a trace's
+        own gaps win."""
+        rng = np.random.default_rng((self.load.seed, zlib.crc32(session.session_id.encode())))
+        drawn = self.cfg.think_time_s.draw(rng, len(session.turns)).tolist()
         return [
             t.delay_s if t.delay_s is not None else d
             for t, d in zip(session.turns, drawn, strict=True)
