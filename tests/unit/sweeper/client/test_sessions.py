@@ -191,9 +191,9 @@ def test_open_loop_starts_sessions_at_their_arrivals_and_trace_times() -> None:
 
 def test_the_job_deadline_cancels_turns_in_flight_and_keeps_the_rest() -> None:
     async def main() -> SessionRun:
-        async with FakeOpenAI(FakeBehaviour(ttft_s=0.05, itl_s=0.05)) as server:
+        async with FakeOpenAI(FakeBehaviour(ttft_s=0.05, itl_s=0.02)) as server:
             load = LoadConfig(backend="openai-chat", progress=False, concurrency=2)
-            stop = StopAt(time.monotonic_ns() + 300_000_000, "job_timeout_s=1 reached")
+            stop = StopAt(time.monotonic_ns() + 800_000_000, "job_timeout_s=1 reached")
             return await run_sessions(server.base_url, "fake", sessions(2, turns=20), load, stop)
 
     result = asyncio.run(main())
