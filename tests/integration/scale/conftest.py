@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -53,3 +54,33 @@ def slurm_cluster() -> Iterator[str]:
         subprocess.run(["bash", str(REPO / "scripts/setup-slurm.sh"), "stop"], check=True)
         left += wait_gone(SLURM_DAEMONS, timeout_s=15)
         assert not left, f"SLURM processes left: {[(p.pid, p.info['cmdline']) for p in left]}"
+
+
+@pytest.fixture
+def ray_cluster() -> Iterator[str]:
+    """A local Ray cluster in processes of its own (`ray start --head`, lean: 2 CPUs, no
+    dashboard, a small object store), as a real cluster's head; yields its address. `ray stop`
+    at the end, then no raylet or GCS may be left."""
+    from launchers.process import free_port
+
+    if shutil.which("ray") is None:
+        pytest.fail("no `ray` command: pip install -e '.[ray]'")
+    port = free_port()
+    # Ray's unix sockets live under --temp-dir: a pytest tmp_path is too long for them
+    temp_dir = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    start = [
+        "ray", "start", "--head", f"--port={port}", "--num-cpus=2", "--num-gpus=0",
+        "--include-dashboard=false", "--object-store-memory=100000000",
+        "--disable-usage-stats", f"--temp-dir={temp_dir}",
+    ]  # fmt: skip
+    try:
+        out = subprocess.run(start, env=env, timeout=180, capture_output=True, text=True)
+        assert out.returncode == 0, f"ray start failed: {out.stderr[-2000:]}"
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run(["ray", "stop", "--force"], check=False, env=env, timeout=120,
+                       capture_output=True)  # fmt: skip
+        left = wait_gone(RAY_DAEMONS, timeout_s=30)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+        assert not left, f"Ray processes left: {[(p.pid, p.info['cmdline']) for p in left]}"
