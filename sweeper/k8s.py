@@ -20,15 +20,27 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
 
 from instruments.errors import ConfigError
 from instruments.redact import redact_override, redact_text
 
-if TYPE_CHECKING:
-    from sweeper.plan import Plan
+
+class GridJob(Protocol):
+    """What a manifest needs of a planned job (`sweeper.plan.PlannedJob`)."""
+
+    num: int
+    argv: list[str]
+    params: dict[str, str]
+    config_hash: str
+
+
+class GridPlan(Protocol):
+    @property
+    def jobs(self) -> Sequence[GridJob]: ...
+
 
 PREFIX = "plan."
 _ENV_REF = re.compile(r"\$\{oc\.env:([A-Za-z_][A-Za-z0-9_]*)")
@@ -71,13 +83,13 @@ def split_options(args: Sequence[str]) -> tuple[K8sOptions, list[str]]:
     return opts, rest
 
 
-def sweep_name(plan: Plan) -> str:
+def sweep_name(plan: GridPlan) -> str:
     """A DNS-1123 name for the sweep, stable for the same grid."""
     digest = hashlib.sha256("".join(j.config_hash for j in plan.jobs).encode()).hexdigest()
     return f"sweeper-{digest[:10]}"
 
 
-def secret_env_names(plan: Plan, opts: K8sOptions) -> list[str]:
+def secret_env_names(plan: GridPlan, opts: K8sOptions) -> list[str]:
     names = {n.strip() for n in opts.k8s_env.split(",") if n.strip()}
     for job in plan.jobs:
         for override in job.argv:
@@ -94,15 +106,16 @@ def job_args(argv: Sequence[str], sweep_dir: str, num: int) -> list[str]:
         # a secret-named key, or a value the plan's composition found secret (learn_secrets)
         if redact_override(override) != override or redact_text(override) != override:
             raise ConfigError(
-                f"override {redact_text(redact_override(override))!r} holds a secret: for Kubernetes pass it "
-                "as ${oc.env:NAME} (the pod gets NAME from the Secret plan.k8s_secret)"
+                f"override {redact_text(redact_override(override))!r} holds a secret: for "
+                "Kubernetes pass it as ${oc.env:NAME} (the pod gets NAME from the Secret "
+                "plan.k8s_secret)"
             )
         if not override.startswith(_OWN_KEYS):
             args.append(override)
     return ["-m", *args, f"hydra.sweep.dir={sweep_dir}", f"hydra.sweep.subdir={num}"]
 
 
-def manifests(plan: Plan, opts: K8sOptions) -> list[dict[str, Any]]:
+def manifests(plan: GridPlan, opts: K8sOptions) -> list[dict[str, Any]]:
     """One Job manifest per grid point (skipped-by-resume points too: resume=true in a pod
     skips them again, against the same MLflow server)."""
     name = sweep_name(plan)
@@ -113,21 +126,12 @@ def manifests(plan: Plan, opts: K8sOptions) -> list[dict[str, Any]]:
     ]
     docs = []
     for job in plan.jobs:
-        gpus = int(job.params.get("gpus_per_job", "0") or 0)
-        limits: dict[str, str] = {"cpu": opts.k8s_cpu, "memory": opts.k8s_memory}
-        if gpus:
-            limits["nvidia.com/gpu"] = str(gpus)
-        labels = {"app.kubernetes.io/name": "sweeper", "sweeper/sweep": name,
-                  "sweeper/job-num": str(job.num)}  # fmt: skip
-        container = {
-            "name": "sweeper",
-            "image": opts.k8s_image,
-            "command": ["python", "-m", "sweeper"],
-            "args": job_args(job.argv, sweep_dir, job.num),
-            "env": [dict(e) for e in env],
-            "resources": {"requests": dict(limits), "limits": limits},
-            "volumeMounts": [{"name": "sweeps", "mountPath": opts.k8s_mount}],
+        labels = {
+            "app.kubernetes.io/name": "sweeper",
+            "sweeper/sweep": name,
+            "sweeper/job-num": str(job.num),
         }
+        pod = pod_spec(opts, job_args(job.argv, sweep_dir, job.num), env, job.params)
         docs.append(
             {
                 "apiVersion": "batch/v1",
@@ -135,30 +139,42 @@ def manifests(plan: Plan, opts: K8sOptions) -> list[dict[str, Any]]:
                 "metadata": {
                     "name": f"{name}-{job.num}",
                     "namespace": opts.k8s_namespace,
-                    "labels": dict(labels),
-                },  # fmt: skip
+                    "labels": labels,
+                },
                 "spec": {
                     "backoffLimit": 0,
-                    "template": {
-                        "metadata": {"labels": labels},
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "containers": [container],
-                            "volumes": [
-                                {
-                                    "name": "sweeps",
-                                    "persistentVolumeClaim": {"claimName": opts.k8s_pvc},
-                                }
-                            ],  # fmt: skip
-                        },
-                    },
+                    "template": {"metadata": {"labels": dict(labels)}, "spec": pod},
                 },
             }
         )
     return docs
 
 
-def write_manifests(plan: Plan, opts: K8sOptions) -> list[Path]:
+def pod_spec(
+    opts: K8sOptions, args: list[str], env: list[dict[str, Any]], params: dict[str, str]
+) -> dict[str, Any]:
+    gpus = int(params.get("gpus_per_job", "0") or 0)
+    limits = {"cpu": opts.k8s_cpu, "memory": opts.k8s_memory}
+    if gpus:
+        limits["nvidia.com/gpu"] = str(gpus)
+    container = {
+        "name": "sweeper",
+        "image": opts.k8s_image,
+        "command": ["python", "-m", "sweeper"],
+        "args": args,
+        "env": [dict(e) for e in env],
+        "resources": {"requests": dict(limits), "limits": limits},
+        "volumeMounts": [{"name": "sweeps", "mountPath": opts.k8s_mount}],
+    }
+    claim = {"claimName": opts.k8s_pvc}
+    return {
+        "restartPolicy": "Never",
+        "containers": [container],
+        "volumes": [{"name": "sweeps", "persistentVolumeClaim": claim}],
+    }
+
+
+def write_manifests(plan: GridPlan, opts: K8sOptions) -> list[Path]:
     out = Path(opts.k8s_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -287,9 +287,8 @@ def is_plan(argv: Sequence[str]) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from sweeper.schema import CONF_DIR
-
     from sweeper import k8s
+    from sweeper.schema import CONF_DIR
 
     args = list(sys.argv[1:] if argv is None else argv)
     args = [a for a in args if a not in PLAN_FLAGS]

@@ -50,7 +50,8 @@ def run_task(
     setup_globals()
     Singleton.set_state(singleton_state)
     sweep_config = hydra_context.config_loader.load_sweep_config(config, list(overrides))
-    with open_dict(sweep_config.hydra.job) as job:
+    with open_dict(sweep_config):
+        job = sweep_config.hydra.job
         job.id = ray.get_runtime_context().get_task_id() or f"job_id_for_{job_num}"
         job.num = job_num
     HydraConfig.instance().set_config(sweep_config)

@@ -1,8 +1,8 @@
 """A 4-point grid through a real single-node SLURM cluster (`hydra/launcher=submitit_slurm`:
-sbatch, one job per point) into an `mlflow server`. One job is cancelled with `scancel` (SIGTERM:
-it records itself KILLED), the process of another is SIGKILLed as the OOM killer or a lost node
-would (no chance to record: the launcher records it FAILED): the sweep still ends, with its report, and
-`resume=true` reruns exactly those two."""
+sbatch, one job per point) into an `mlflow server`. One job is cancelled with `scancel`
+(SIGTERM: it records itself KILLED), the process of another is SIGKILLed as the OOM killer or a
+lost node would (no chance to record: the launcher records it FAILED): the sweep still ends,
+with its report, and `resume=true` reruns exactly those two."""
 
 from __future__ import annotations
 

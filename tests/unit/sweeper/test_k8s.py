@@ -42,8 +42,11 @@ def as_v1_job(doc: dict[str, Any]) -> V1Job:
 
 def test_four_point_grid_is_four_valid_jobs(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "k8s"
-    code = main([*GRID, f"plan.k8s_dir={out}", "plan.k8s_env=HF_TOKEN",
-                 "plan.k8s_image=registry.example/sweeper:0.1", "plan.k8s_namespace=bench"])  # fmt: skip
+    options = [
+        f"plan.k8s_dir={out}", "plan.k8s_env=HF_TOKEN",
+        "plan.k8s_image=registry.example/sweeper:0.1", "plan.k8s_namespace=bench",
+    ]  # fmt: skip
+    code = main([*GRID, *options])
     assert code == 0
     assert "Kubernetes: 4 Job manifests" in capsys.readouterr().out
     paths = sorted(out.glob("job-*.yaml"))
@@ -92,5 +95,5 @@ def test_a_literal_secret_is_refused() -> None:
 
 
 def test_unknown_plan_option_is_one_line() -> None:
-    with pytest.raises(ConfigError, match="plan.k8s_imgae: unknown plan option"):
+    with pytest.raises(ConfigError, match=r"plan\.k8s_imgae: unknown plan option"):
         k8s.split_options(["plan.k8s_imgae=x"])
