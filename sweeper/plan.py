@@ -111,7 +111,8 @@ def make_plan(args: Sequence[str], conf_dir: str, history: bool = True) -> Plan:
     from sweeper.schema import RunSpec, register
 
     register()
-    overrides = [a for a in args if a not in _FLAGS]
+    # the plan's own options are no config keys (main reads and checks them)
+    overrides = [a for a in args if a not in _FLAGS and not a.startswith(PLAN_OPTION)]
     try:
         parser = OverridesParser.create()
         fixed = [
@@ -282,8 +283,12 @@ def render(plan: Plan) -> str:
 PLAN_FLAGS = ("plan=true", "plan=True")
 
 
+# `plan.k8s_dir=DIR` and the other `plan.*` options (sweeper.k8s) imply `plan=true`
+PLAN_OPTION = "plan."
+
+
 def is_plan(argv: Sequence[str]) -> bool:
-    return any(a in PLAN_FLAGS for a in argv)
+    return any(a in PLAN_FLAGS or a.startswith(PLAN_OPTION) for a in argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
