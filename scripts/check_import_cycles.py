@@ -14,7 +14,10 @@ import sys
 
 import grimp
 
-PACKAGES = ("instruments", "launchers", "sweeper", "analysis", "hydra_plugins.sweeper_slo_search")
+PACKAGES = (
+    "instruments", "launchers", "sweeper", "analysis",
+    "hydra_plugins.sweeper_slo_search", "hydra_plugins.sweeper_launchers",
+)  # fmt: skip
 
 
 def cycles(graph: grimp.ImportGraph) -> list[list[str]]:

@@ -27,6 +27,7 @@ from instruments import interrupts
 from instruments.errors import ConfigError
 from sweeper.help import is_help, render_help
 from sweeper.job.context import JobContext
+from sweeper.plugin_check import explain_unknown_plugin, missing_plugin
 from sweeper.schema import CONF_DIR, RunSpec, register
 
 register()
@@ -123,6 +124,9 @@ def main() -> None:
         from sweeper.plan import main as plan_main
 
         sys.exit(plan_main())
+    if (missing := missing_plugin(argv)) is not None:
+        print(f"[sweeper] {missing}", file=sys.stderr)
+        sys.exit(2)
     from sweeper.runtime import process_runtime
 
     interrupts.install()
@@ -139,6 +143,11 @@ def main() -> None:
         if full_error:
             raise
         print(f"[sweeper] config error: {one_line(e)}", file=sys.stderr)
+        status, code = "FAILED", 2
+    except RuntimeError as e:  # a launcher/sweeper chosen in a config file, not installed
+        if (missing := explain_unknown_plugin(e)) is None or full_error:
+            raise
+        print(f"[sweeper] {missing}", file=sys.stderr)
         status, code = "FAILED", 2
     except ValueError as e:  # Hydra's own command-line checks (e.g. -m together with --cfg)
         print(f"[sweeper] {e}", file=sys.stderr)

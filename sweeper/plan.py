@@ -7,9 +7,10 @@
 - an estimated time (measured durations of the same config hash from history, else
   num_prompts / request_rate, plus a server start per kind),
 - the diff of the composed grid against the last sweep of the same experiment (its job runs'
-  config hashes and MLflow params), and with `resume=true` the points a resume would skip.
+  config hashes and MLflow params), and with `resume=true` the points a resume would skip,
+- with `plan.k8s_dir=DIR`, the grid as Kubernetes Job manifests (sweeper.k8s).
 
-Nothing is started and nothing is written.
+Nothing is started and nothing is written (but the manifests asked for).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class PlannedJob:
     estimate_s: float | None
     starts_server: bool = False
     skipped_by_resume: bool = False
+    # every override of the job (the swept ones and the fixed ones), as typed
+    argv: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -108,7 +111,8 @@ def make_plan(args: Sequence[str], conf_dir: str, history: bool = True) -> Plan:
     from sweeper.schema import RunSpec, register
 
     register()
-    overrides = [a for a in args if a not in _FLAGS]
+    # the plan's own options are no config keys (main reads and checks them)
+    overrides = [a for a in args if a not in _FLAGS and not a.startswith(PLAN_OPTION)]
     try:
         parser = OverridesParser.create()
         fixed = [
@@ -136,6 +140,7 @@ def make_plan(args: Sequence[str], conf_dir: str, history: bool = True) -> Plan:
                     server_kind=spec.server.kind,
                     params=params(config),
                     estimate_s=_rate_estimate(spec.num_prompts, spec.load.request_rate),
+                    argv=list(ovr),
                 )
             )
     except (OmegaConfBaseException, HydraException) as e:
@@ -278,21 +283,31 @@ def render(plan: Plan) -> str:
 PLAN_FLAGS = ("plan=true", "plan=True")
 
 
+# `plan.k8s_dir=DIR` and the other `plan.*` options (sweeper.k8s) imply `plan=true`
+PLAN_OPTION = "plan."
+
+
 def is_plan(argv: Sequence[str]) -> bool:
-    return any(a in PLAN_FLAGS for a in argv)
+    return any(a in PLAN_FLAGS or a.startswith(PLAN_OPTION) for a in argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from sweeper import k8s
     from sweeper.schema import CONF_DIR
 
     args = list(sys.argv[1:] if argv is None else argv)
     args = [a for a in args if a not in PLAN_FLAGS]
     try:
+        k8s_opts, args = k8s.split_options(args)
         plan = make_plan(args, CONF_DIR)
+        written = k8s.write_manifests(plan, k8s_opts) if k8s_opts.k8s_dir else []
     except ConfigError as e:
         print(f"[sweeper] {e}", file=sys.stderr)
         return 2
     print(render(plan), flush=True)
+    if written:
+        print(f"Kubernetes: {len(written)} Job manifests in {k8s_opts.k8s_dir} "
+              f"(kubectl apply -f {k8s_opts.k8s_dir})", flush=True)  # fmt: skip
     return 0
 
 
