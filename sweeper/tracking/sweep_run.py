@@ -19,7 +19,7 @@ import yaml
 
 from instruments.redact import redact_override
 from sweeper.schema import TrackingConfig
-from sweeper.tracking.mlflow_client import Tracker, TrackingError
+from sweeper.tracking.mlflow_client import Tracker, TrackingError, experiment_url
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,10 @@ class SweepRun:
         }
         if tracking.baseline_tag:
             tags[BASELINE_TAG] = tracking.baseline_tag
+        tracker = Tracker(tracking)
         try:
-            self.run_id = Tracker(tracking).start_run(sweep_run_name(sweep_dir), tags)
+            self.run_id = tracker.start_run(sweep_run_name(sweep_dir), tags)
+            log.info("MLflow runs: %s", experiment_url(tracking.uri, tracker.experiment_id()))
         except TrackingError as e:
             self.warn(f"sweep run not tracked: {e}")
             return None
