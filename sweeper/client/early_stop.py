@@ -50,10 +50,8 @@ class EarlyStop:
             released = total
             if offsets is not None and self.open_loop:
                 released = int(np.searchsorted(offsets, now - t0, side="right"))
-            if sender.stop_reason or (total is not None and released is not None
-                                      and released >= total and sender.done + (cap or total)
-                                      >= total):  # fmt: skip
-                return  # stopped already, or nothing is left to save
+            if sender.stop_reason or nothing_left(released, total, sender.done, cap):
+                return
             if released is not None:
                 times.append(now)
                 backlog.append(float(released - sender.done))
@@ -76,3 +74,11 @@ class EarlyStop:
         if waiting is not None:
             times.append(scrape[0])
             values.append(waiting)
+
+
+def nothing_left(released: int | None, total: int | None, done: int, cap: int | None) -> bool:
+    """Everything is released and at most the requests in flight are still to come: a stop
+    would save nothing (a duration-bound closed loop, `total` None, always has more)."""
+    if total is None or released is None or released < total:
+        return False
+    return done + (cap or total) >= total

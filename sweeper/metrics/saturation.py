@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 EARLY_STOP_MODES = ("open_loop", "always", "never")
 WAITING_METRIC = "vllm:num_requests_waiting"
+# points a trend needs before Mann–Kendall can reach z = 3 (9 rising points: z = 3.65)
+MIN_POINTS = 9
 
 
 @dataclass
@@ -56,8 +58,8 @@ class SaturationConfig:
     )
     windows: int = option(
         12,
-        "windows a job's send span is cut into for trends (>= 10: fewer points cannot reach "
-        "trend_z 3)",
+        "windows a job's send span is cut into for trends (>= 10: with the first left out, "
+        "fewer points cannot reach trend_z 3)",
         ge=10,
         le=200,
     )
@@ -286,11 +288,11 @@ def counter_verdict(
     cfg: SaturationConfig,
 ) -> str:
     """The early stop's test on its per-check samples: the reason to stop, or "". Open loop:
-    the backlog or the server queue grows (the first window left out); closed loop: the server
-    queue is held at `queue_level` or more."""
-    if open_loop and t_ns.size >= cfg.windows:
+    the backlog (at least MIN_POINTS + 1 checks; the first window left out) or the server
+    queue grows; closed loop: the server queue is held at `queue_level` or more."""
+    if open_loop and t_ns.size >= MIN_POINTS + 1:
         lo, hi = float(t_ns[0]), float(t_ns[-1])
-        x, y = window_medians(t_ns, backlog, cfg.windows, lo, hi)
+        x, y = window_medians(t_ns, backlog, min(cfg.windows, t_ns.size), lo, hi)
         tr = trend(x[1:] / 1e9, y[1:])
         if growth_fired(tr, cfg, cfg.backlog_rise):
             return f"backlog grew {tr.start:.0f} → {tr.start + tr.rise:.0f} requests (z={tr.z:.1f})"
