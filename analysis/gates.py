@@ -73,7 +73,7 @@ def check_gates(cmp: Comparison, gates: list[Gate]) -> list[GateCheck]:
             repeats = row["n_a"] >= 2 and row["n_b"] >= 2
             significant = row["significant"] if repeats else None
             beyond = math.isfinite(change) and gate.direction * change > gate.limit_pct
-            failed = bool(beyond and (significant is not False) and (significant or not repeats))
+            failed = bool(beyond and (not repeats or significant is True))
             checks.append(
                 GateCheck(
                     point_of(cmp, row),
@@ -98,6 +98,15 @@ def gates_markdown(cmp: Comparison, checks: list[GateCheck]) -> str:
         "",
         f"{len(failed)} of {len(checks)} gate checks failed (B worse than A beyond the gate).",
         "",
+        *(
+            [
+                f"Not gated: {len(cmp.only_a)} point(s) of A missing from B (skipped or failed "
+                f"there): {'; '.join(cmp.only_a)}.",
+                "",
+            ]
+            if cmp.only_a
+            else []
+        ),
         "| point | metric | A | B | change | gate | significant | result |",
         "|---|---|---|---|---|---|---|---|",
     ]
