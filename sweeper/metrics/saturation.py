@@ -82,7 +82,9 @@ class SaturationConfig:
     ttft_rise: float = option(
         1.0, "TTFT rise over the job relative to its starting level (1.0 = doubled)", gt=0
     )
-    ttft_rise_ms: float = option(20.0, "and at least this many ms", ge=0)
+    ttft_rise_ms: float = option(
+        20.0, "the least TTFT rise (ms) that counts, whatever the start", ge=0
+    )
     rate_shortfall: float = option(
         0.1, "achieved completion rate below the requested rate by this share", gt=0, lt=1
     )
