@@ -15,7 +15,7 @@ from analysis.export import write_runs
 from analysis.gates import check_gates, gates_json, gates_markdown, parse_fail_on
 from analysis.load_dirs import find_sweep_dirs, is_sweep_dir
 from analysis.load_mlflow import DEFAULT_EXPERIMENT, DEFAULT_TRACKING_URI
-from analysis.loader import load_dirs_root, load_experiment, load_sweep
+from analysis.loader import Sweep, load_dirs_root, load_experiment, load_sweep
 from analysis.report import default_out_dir, log_report, make_report
 from analysis.sync import sync_sweep_dirs
 
@@ -75,8 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--json", type=Path, help="write the comparison and gates as JSON here")
     compare.add_argument(
         "--metrics",
-        default=",".join(DEFAULT_METRICS),
-        help="comma-separated result.json metric names",
+        help=f"comma-separated result.json metric names (default: those of "
+        f"{','.join(DEFAULT_METRICS)} the sweeps have)",
     )
     compare.add_argument("--alpha", type=float, default=0.05, help="significance level")
     compare.add_argument("--out", type=Path, help="dir for compare.md and compare.csv")
@@ -134,9 +134,11 @@ def run_compare(args: argparse.Namespace) -> int:
     source_a, source_b = compared_sources(args)
     a = load_sweep(source_a, args.tracking_uri, args.experiment)
     b = load_sweep(source_b, args.tracking_uri, args.experiment)
-    metrics = [m.strip() for m in args.metrics.split(",") if m.strip()]
-    metrics += [g.metric for g in gates if g.metric not in metrics]
-    cmp = compare_sweeps(a, b, metrics, alpha=args.alpha)
+    named = [m.strip() for m in (args.metrics or "").split(",") if m.strip()]
+    gated = [g.metric for g in gates if g.metric not in named]
+    # the defaults (those the sweeps have) unless --metrics names them; gated ones always
+    metrics = [*(named or default_metrics(a, b)), *gated]
+    cmp = compare_sweeps(a, b, list(dict.fromkeys(metrics)), alpha=args.alpha)
     checks = check_gates(cmp, gates)
     text = gates_markdown(cmp, checks) if gates else to_markdown(cmp)
     print(text)
@@ -149,6 +151,11 @@ def run_compare(args: argparse.Namespace) -> int:
         cmp.table.to_csv(args.out / "compare.csv", index=False)
         print(f"\nwritten: {args.out / 'compare.md'}, {args.out / 'compare.csv'}")
     return 1 if any(c.failed for c in checks) else 0
+
+
+def default_metrics(a: Sweep, b: Sweep) -> list[str]:
+    have = set(a.runs.columns) | set(b.runs.columns)
+    return [m for m in DEFAULT_METRICS if f"metrics.{m}" in have]
 
 
 def run_tag_baseline(args: argparse.Namespace) -> None:
