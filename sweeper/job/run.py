@@ -53,7 +53,7 @@ def run_job(spec: RunSpec, ctx: JobContext, runtime: Runtime) -> dict[str, Any]:
             and (done := resume.carried(spec, ctx, parent_id, runtime.sweep)) is not None
         ):
             return done
-        if (knee := skip.past_knee(spec, ctx)) is not None:
+        if (knee := skip.past_knee(spec, ctx, parent_id, runtime.sweep)) is not None:
             return skip.record_skip(spec, ctx, knee, parent_id, runtime.sweep)
         run_phases(spec, ctx, outcome, runtime)
     except SweeperError as e:

@@ -6,12 +6,15 @@ and an MLflow child run: status KILLED (MLflow has no "skipped"; KILLED = not ru
 `resume=true` runs it again) with the tag `sweeper.status=SKIPPED`.
 
 The sweep dir's job dirs are the truth: a job reads its siblings' `result.json` and
-`.hydra/overrides.yaml` when it starts. With the BasicSweeper and a sequential launcher
-(basic) every lower point has finished by then. With a parallel launcher (joblib, submitit,
-Ray) jobs that start together cannot see each other, so a point above the knee may run anyway;
-a point is never skipped wrongly. Other sweepers (slo_search, optuna) choose their own points:
-nothing is skipped there. A carried result (`resume=true`, `sweeper.resumed_from`) skips
-nothing, so `resume=true` runs the points an earlier sweep skipped.
+`.hydra/overrides.yaml` when it starts; a job that sees no finished sibling there (a cluster
+worker without the shared sweep dir) asks MLflow for the sweep run's children tagged
+`sweeper.saturated=true`, their params standing in for the overrides. With the BasicSweeper and
+a sequential launcher (basic) every lower point has finished by then. With a parallel launcher
+(joblib, submitit, Ray) jobs that start together cannot see each other, so a point above the
+knee may run anyway; a point is never skipped wrongly. Other sweepers (slo_search, optuna)
+choose their own points: nothing is skipped there. A carried result (`resume=true`,
+`sweeper.resumed_from`) skips nothing, so `resume=true` runs the points an earlier sweep
+skipped.
 """
 
 from __future__ import annotations
@@ -26,7 +29,9 @@ import yaml
 from instruments.redact import redact_override
 from sweeper.job import jobdir
 from sweeper.job.context import JobContext, config_hash, params
+from sweeper.tracking.history import History
 from sweeper.tracking.job_run import record_skipped
+from sweeper.tracking.mlflow_client import TrackingError
 
 if TYPE_CHECKING:
     from sweeper.schema import RunSpec
@@ -111,15 +116,36 @@ def basic_sweeper() -> bool:
     return target.endswith(BASIC_SWEEPER)
 
 
-def past_knee(spec: RunSpec, ctx: JobContext) -> str | None:
-    """The reason to skip this job, None to run it."""
+def mlflow_siblings(
+    spec: RunSpec, parent_id: str, keys: list[str], sweep: SweepRun
+) -> list[tuple[dict[str, str], dict[str, Any]]]:
+    """The sweep's saturated job runs in MLflow, their params standing in for overrides (a key
+    whose param reads differently, `4` against `4.0`, makes no match: no skip)."""
+    try:
+        runs = History(spec.tracking).saturated_jobs(parent_id)
+    except TrackingError as e:
+        sweep.warn(f"skip past the knee: MLflow lookup failed, the job runs: {e}")
+        return []
+    extras = {"saturated": True, "saturation_reason": "tag sweeper.saturated in MLflow"}
+    return [
+        ({k: run.params[k] for k in keys if k in run.params}, {**extras, "job_num": run.run_id[:8]})
+        for run in runs
+    ]
+
+
+def past_knee(spec: RunSpec, ctx: JobContext, parent_id: str | None, sweep: SweepRun) -> str | None:
+    """The reason to skip this job, None to run it. The sweep dir first; MLflow (the parent
+    run's saturated children) when this host sees no finished sibling there."""
     cfg = spec.saturation
     if not (cfg.skip_past_knee and cfg.detect and ctx.sweep_dir is not None):
         return None
     mine = as_map(ctx.overrides)
     if not any(a in mine for a in LOAD_AXES) or not basic_sweeper():
         return None
-    return knee_below(mine, sibling_results(ctx.sweep_dir, ctx.job_dir))
+    siblings = sibling_results(ctx.sweep_dir, ctx.job_dir)
+    if not siblings and spec.tracking.enabled and parent_id:
+        siblings = mlflow_siblings(spec, parent_id, list(mine), sweep)
+    return knee_below(mine, siblings)
 
 
 def record_skip(

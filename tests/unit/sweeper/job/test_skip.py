@@ -10,8 +10,9 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from sweeper.job.context import JobContext
-from sweeper.job.skip import knee_below, record_skip, sibling_results
+from sweeper.job.skip import knee_below, mlflow_siblings, record_skip, sibling_results
 from sweeper.schema import RunSpec, TrackingConfig
+from sweeper.tracking.mlflow_client import Tracker
 from sweeper.tracking.sweep_run import SweepRun
 
 SATURATED = {"saturated": True, "job_num": 2, "saturation_reason": "queue: held 8"}
@@ -82,3 +83,21 @@ def test_a_skipped_job_has_a_dir_and_a_killed_run_tagged_skipped(tmp_path: Path)
     closed = client.get_run(parent)
     assert closed.info.status == "FINISHED"  # a skip is not a failure
     assert closed.data.tags["sweeper.jobs_skipped"] == "1"
+
+
+def test_without_a_shared_sweep_dir_mlflow_says_which_siblings_saturated(tmp_path: Path) -> None:
+    """A cluster worker that sees no sibling's files: the sweep run's children tagged
+    sweeper.saturated=true, their params for the overrides."""
+    tracking = TrackingConfig(uri=f"sqlite:///{tmp_path / 'mlflow.db'}", experiment="remote")
+    tracker = Tracker(tracking)
+    parent = tracker.start_run("sweep", {"sweeper.kind": "sweep"})
+    for conc, saturated in (("4", "false"), ("16", "true")):
+        run_id = tracker.start_run(
+            f"concurrency={conc}", {"sweeper.kind": "job", "sweeper.saturated": saturated}, parent
+        )
+        tracker.log_job(run_id, {"concurrency": conc, "server.max_num_seqs": "8"}, {})
+    keys = ["concurrency", "server.max_num_seqs"]
+    siblings = mlflow_siblings(RunSpec(tracking=tracking), parent, keys, SweepRun())
+    assert [s[0] for s in siblings] == [{"concurrency": "16", "server.max_num_seqs": "8"}]
+    reason = knee_below({"concurrency": "64", "server.max_num_seqs": "8"}, siblings)
+    assert reason is not None and "(concurrency=16) was saturated" in reason
