@@ -135,7 +135,8 @@ def mlflow_siblings(
 
 def past_knee(spec: RunSpec, ctx: JobContext, parent_id: str | None, sweep: SweepRun) -> str | None:
     """The reason to skip this job, None to run it. The sweep dir first; MLflow (the parent
-    run's saturated children) when this host sees no finished sibling there."""
+    run's saturated children) when this host sees no finished sibling there (job 0, first in
+    the BasicSweeper's order, has none to ask about)."""
     cfg = spec.saturation
     if not (cfg.skip_past_knee and cfg.detect and ctx.sweep_dir is not None):
         return None
@@ -143,7 +144,7 @@ def past_knee(spec: RunSpec, ctx: JobContext, parent_id: str | None, sweep: Swee
     if not any(a in mine for a in LOAD_AXES) or not basic_sweeper():
         return None
     siblings = sibling_results(ctx.sweep_dir, ctx.job_dir)
-    if not siblings and spec.tracking.enabled and parent_id:
+    if not siblings and ctx.job_num > 0 and spec.tracking.enabled and parent_id:
         siblings = mlflow_siblings(spec, parent_id, list(mine), sweep)
     return knee_below(mine, siblings)
 
