@@ -7,8 +7,9 @@ over the job (or a level held through it), never one sample:
   client slot) grow through the job (Mann–Kendall z >= `trend_z`, rise >= `backlog_rise` and
   >= `growth` × the starting level);
 - `queue_growth` / `queue`: the server's waiting queue (`vllm:num_requests_waiting` from the
-  /metrics scrapes) grows through the job, or has a median >= `queue_level` over it (the server
-  holds requests back most of the time: more load only adds queueing — the closed-loop sign);
+  /metrics scrapes) grows through the job, or (closed loop only) has a median >= `queue_level`
+  over it (the server holds requests back most of the time: more concurrency only adds
+  queueing; an open loop near capacity holds a steady queue too, so there only growth counts);
 - `ttft`: TTFT rises with send time (window medians; z >= `trend_z`, rise >= `ttft_rise` × the
   starting TTFT and >= `ttft_rise_ms`).
 
@@ -137,6 +138,11 @@ def growth_fired(tr: Trend, cfg: SaturationConfig, rise_min: float) -> bool:
     return tr.growing(cfg.trend_z, max(rise_min, cfg.growth * max(tr.start, 0.0)))
 
 
+def rise_text(what: str, tr: Trend, unit: str = "") -> str:
+    """`backlog grew 10 → 60 requests (z=4.0)` (a steep fit can start below 0: shown as 0)."""
+    return f"{what} {max(tr.start, 0):.0f} → {tr.start + tr.rise:.0f}{unit} (z={tr.z:.1f})"
+
+
 def trend_figures(prefix: str, tr: Trend) -> dict[str, float]:
     return {f"{prefix}_z": round(tr.z, 3), f"{prefix}_rise": tr.rise, f"{prefix}_start": tr.start}
 
@@ -176,7 +182,7 @@ def backlog_signal(s: JobSeries, lo_ns: float, hi_ns: float, cfg: SaturationConf
     x, y = window_medians(at, backlog_at(s, at), cfg.windows, lo_ns, hi_ns)
     tr = trend(x[1:] / 1e9, y[1:])
     fired = growth_fired(tr, cfg, cfg.backlog_rise)
-    detail = f"backlog grew {tr.start:.0f} → {tr.start + tr.rise:.0f} requests (z={tr.z:.1f})"
+    detail = rise_text("backlog grew", tr, " requests")
     return Signal("backlog", fired, detail, trend_figures("backlog", tr))
 
 
@@ -191,7 +197,7 @@ def queue_signals(s: JobSeries, lo_ns: float, hi_ns: float, cfg: SaturationConfi
     growing = Signal(
         "queue_growth",
         growth_fired(tr, cfg, cfg.queue_rise),
-        f"server queue grew {tr.start:.0f} → {tr.start + tr.rise:.0f} (z={tr.z:.1f})",
+        rise_text("server queue grew", tr),
         trend_figures("queue", tr),
     )
     held = Signal(
@@ -210,7 +216,7 @@ def ttft_signal(s: JobSeries, lo_ns: float, hi_ns: float, cfg: SaturationConfig)
     tr = trend(x / 1e9, y)
     rise_min = max(cfg.ttft_rise_ms, cfg.ttft_rise * max(tr.start, 0.0))
     fired = tr.growing(cfg.trend_z, rise_min)
-    detail = f"TTFT rose {tr.start:.0f} → {tr.start + tr.rise:.0f} ms (z={tr.z:.1f})"
+    detail = rise_text("TTFT rose", tr, " ms")
     return Signal("ttft", fired, detail, trend_figures("ttft_ms", tr))
 
 
@@ -227,7 +233,11 @@ def assess(
         if open_loop:
             signals += [rate_signal(s, requested_rate, lo, hi, cfg), backlog_signal(s, lo, hi, cfg)]
         signals.append(ttft_signal(s, lo, hi, cfg))
-    signals += queue_signals(s, lo, hi, cfg)
+    for sig in queue_signals(s, lo, hi, cfg):
+        # a held queue is the closed loop's sign; an open loop below capacity holds one too
+        # (bursts), so there only its growth counts
+        sig.fired = sig.fired and not (open_loop and sig.name == "queue")
+        signals.append(sig)
     figures: dict[str, float] = {}
     for sig in signals:
         figures.update(sig.figures)
@@ -297,13 +307,13 @@ def counter_verdict(
         x, y = window_medians(t_ns, backlog, min(cfg.windows, t_ns.size), lo, hi)
         tr = trend(x[1:] / 1e9, y[1:])
         if growth_fired(tr, cfg, cfg.backlog_rise):
-            return f"backlog grew {tr.start:.0f} → {tr.start + tr.rise:.0f} requests (z={tr.z:.1f})"
+            return rise_text("backlog grew", tr, " requests")
     if queue.size < 3:
         return ""
     if open_loop:
         tr = trend(queue_t_ns / 1e9, queue)
         if growth_fired(tr, cfg, cfg.queue_rise):
-            return f"server queue grew {tr.start:.0f} → {tr.start + tr.rise:.0f} (z={tr.z:.1f})"
+            return rise_text("server queue grew", tr)
         return ""
     median = float(np.median(queue))
     if median >= cfg.queue_level:

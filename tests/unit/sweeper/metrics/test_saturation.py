@@ -57,6 +57,14 @@ def test_below_capacity_is_not_saturated_whatever_the_noise(seed: int) -> None:
     assert verdict.reason == ""
 
 
+def test_an_open_loop_with_a_steady_queue_is_not_saturated() -> None:
+    job = queue_job(0.8 * CAPACITY, 300)
+    job.waiting = np.full(job.waiting.size, 2.0)  # bursts keep a few waiting, no growth
+    verdict = assess(job, 0.8 * CAPACITY, True, CFG)
+    assert verdict.saturated is False, verdict.reason
+    assert verdict.figures["queue_median"] == 2.0
+
+
 def test_above_capacity_every_client_signal_fires() -> None:
     verdict = assess(queue_job(2 * CAPACITY, 400), 2 * CAPACITY, True, CFG)
     assert verdict.saturated
