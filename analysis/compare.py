@@ -107,9 +107,13 @@ def compare_sweeps(
     rb = b.runs[b.runs["status"] == "FINISHED"]
     names = list(metrics or DEFAULT_METRICS)
     columns = [n if n.startswith("metrics.") else f"metrics.{n}" for n in names]
-    for column in columns:
-        if column not in ra.columns and column not in rb.columns:
-            raise AnalysisError(f"compare: metric {short_name(column)} is in neither sweep")
+    present = [c for c in columns if c in ra.columns or c in rb.columns]
+    if metrics:  # asked for by name: each must exist; of the defaults, those there (goodput
+        # needs an SLO)
+        for column in columns:
+            if column not in present:
+                raise AnalysisError(f"compare: metric {short_name(column)} is in neither sweep")
+    columns = present
     keys = match_keys(ra, rb)
     ga, gb = grouped(ra, keys), grouped(rb, keys)
     rows: list[dict[str, object]] = []

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.grid import GridShape, facet_groups, label_for, x_values
+from analysis.knee import knee_series
 from analysis.spec import FigureSpec, HLine, Panel, Series
 
 LATENCY_METRICS: tuple[tuple[str, str], ...] = (
@@ -105,7 +106,8 @@ def throughput_figure(frame: pd.DataFrame, shape: GridShape) -> FigureSpec:
                     shape,
                     f"{head}output throughput",
                     "output tok/s",
-                    curves(sub, shape, "metrics.output_throughput"),
+                    curves(sub, shape, "metrics.output_throughput")
+                    + knee_series(sub, shape, "metrics.output_throughput", facet_label),
                 ),
                 load_panel(
                     frame,

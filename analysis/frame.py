@@ -49,6 +49,8 @@ SWEEPER_CORE_KEYS = frozenset(
         "overrides",
     }
 )
+# result.json booleans kept as 0/1 metrics (sweeper.tracking.job_run.flag_metrics)
+FLAG_KEYS: tuple[str, ...] = ("saturated", "stopped_early")
 STATUS_ALIASES: Mapping[str, str] = {
     "ok": "FINISHED",
     "finished": "FINISHED",
@@ -106,7 +108,14 @@ def overrides_text(value: Any) -> str:
 def result_metrics(result: Mapping[str, Any]) -> dict[str, float]:
     """The numeric keys of a result.json, named as the job logs them to MLflow (nested dicts
     flattened with dots, booleans and non-finite values left out)."""
-    return {metric_key(k): v for k, v in numeric_items(result) if keep_metric(metric_key(k))}
+    out = {metric_key(k): v for k, v in numeric_items(result) if keep_metric(metric_key(k))}
+    extras = result.get("sweeper")
+    if isinstance(extras, Mapping):
+        # the saturation flags as the job logs them to MLflow: 0/1 metrics
+        for key in FLAG_KEYS:
+            if isinstance(extras.get(key), bool):
+                out[f"sweeper.{key}"] = float(extras[key])
+    return out
 
 
 def keep_metric(name: str) -> bool:

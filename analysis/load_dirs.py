@@ -134,7 +134,7 @@ def job_row(sweep_dir: Path, job_dir: Path) -> JobRow:
         status, error = "FAILED", f"{job_dir / RESULT_FILE} missing (job did not finish)"
     else:
         status = normalize_status(extras.get("status", "FINISHED"))
-        error = str(extras.get("error") or "")
+        error = str(extras.get("error") or extras.get("skipped_reason") or "")
     return JobRow(
         sweep_name=sweep_name_for_dir(sweep_dir),
         sweep_dir=str(sweep_dir),

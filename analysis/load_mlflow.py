@@ -100,8 +100,9 @@ def job_row_from(
         run_id=run_id,
         job_num=int(tags.get("sweeper.job_num", "-1")),
         job_dir=job_dir,
-        status=normalize_status(status),
-        error=tags.get("sweeper.error", ""),
+        # a job skipped past the knee is KILLED in MLflow, SKIPPED by its tag
+        status=normalize_status(tags.get("sweeper.status") or status),
+        error=tags.get("sweeper.error") or tags.get("sweeper.skipped_reason", ""),
         overrides=tags.get("sweeper.overrides", ""),
         server_fingerprint=tags.get("sweeper.server_fingerprint", ""),
         config_hash=tags.get("sweeper.config_hash", ""),

@@ -18,6 +18,7 @@ from analysis.figures_sweep import PARETO_FRONTIER, sweep_figures
 from analysis.figures_turns import turn_figures
 from analysis.grid import GridShape, grid_shape, label_for, short_name, x_values
 from analysis.job_files import JobRef
+from analysis.knee import knee_lines
 from analysis.load_mlflow import DEFAULT_EXPERIMENT, DEFAULT_TRACKING_URI, quote, search_all
 from analysis.loader import Sweep, load_sweep
 from analysis.render_html import runs_table, write_html
@@ -36,6 +37,7 @@ TABLE_METRICS: tuple[str, ...] = (
     "metrics.median_tpot_ms",
     "metrics.p99_tpot_ms",
     "metrics.median_e2el_ms",
+    "metrics.sweeper.saturated",
 )
 REPORT_ARTIFACT_DIR = "report"
 
@@ -103,6 +105,10 @@ def header_html(sweep: Sweep, shape: GridShape, frontier: list[str]) -> str:
             "<p class='simulated'>SIMULATED: these numbers come from sweeper's "
             "simulator, not a real model server.</p>",
         )
+    finished = runs[runs["status"] == "FINISHED"]
+    if knees := knee_lines(finished, shape):
+        items = "".join(f"<li>{html.escape(text)}</li>" for text in knees)
+        parts.append(f"<p>Knee per server config (saturation.*; red marker):</p><ul>{items}</ul>")
     if frontier:
         items = "".join(f"<li>{html.escape(text)}</li>" for text in frontier)
         parts.append(

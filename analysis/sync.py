@@ -17,7 +17,7 @@ from mlflow.tracking import MlflowClient
 from analysis.frame import as_bool, normalize_status, overrides_text, result_metrics
 from analysis.load_dirs import job_dirs, read_config_params, read_result, sweep_name_for_dir
 from analysis.load_mlflow import quote, search_all
-from sweeper.tracking.mlflow_client import metric_key
+from sweeper.tracking.mlflow_client import EXPERIMENT_TAGS, metric_key
 from sweeper.tracking.step_metrics import server_points
 
 BATCH = 900  # MLflow's log_batch takes at most 1000 metrics / 100 params per call
@@ -45,7 +45,9 @@ def ensure_experiment(client: MlflowClient, experiment: str) -> str:
     if exp is not None:
         return exp.experiment_id
     return client.create_experiment(
-        experiment, artifact_location=artifact_location(str(client.tracking_uri))
+        experiment,
+        artifact_location=artifact_location(str(client.tracking_uri)),
+        tags=EXPERIMENT_TAGS,  # as sweeper's own experiments: the UI opens on runs
     )
 
 

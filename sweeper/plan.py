@@ -157,7 +157,23 @@ def make_plan(args: Sequence[str], conf_dir: str, history: bool = True) -> Plan:
     if spec is not None and history:
         _add_history(plan, spec, resume=bool(getattr(spec, "resume", False)))
     _add_order_note(plan)
+    if spec is not None and not (target and not target.endswith(".BasicSweeper")):
+        _add_skip_note(plan, spec)
     return plan
+
+
+def _add_skip_note(plan: Plan, spec: Any) -> None:
+    """Skipping past the knee (sweeper.job.skip) may leave points of a load axis unrun."""
+    from sweeper.job.skip import LOAD_AXES
+
+    axes = [k for k in plan.swept if k in LOAD_AXES]
+    cfg = spec.saturation
+    if axes and cfg.skip_past_knee and cfg.detect:
+        plan.notes.append(
+            f"saturation.skip_past_knee: points of {', '.join(axes)} above the first saturated "
+            "one of a server config are skipped (SKIPPED; resume=true runs them later), so the "
+            "sweep may take less than the estimate; saturation.skip_past_knee=false runs all"
+        )
 
 
 def _rate_estimate(num_prompts: int, rate: float | None) -> float | None:

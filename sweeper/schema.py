@@ -26,6 +26,7 @@ from launchers.config import ModelConfig, ServerConfig
 from launchers.kinds import check_server, server_kinds
 from sweeper.client.config import LoadConfig
 from sweeper.datasets import DATASET_KINDS, DatasetConfig
+from sweeper.metrics.saturation import SaturationConfig
 
 # conf/ sits beside the packages (design card layout); an absolute path works however we are run
 CONF_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -48,6 +49,11 @@ class TrackingConfig:
     log_artifacts: bool = option(True, "log the job dir's files as artifacts of its job run")
     timeout_s: float = option(
         10.0, "seconds an MLflow call may take before the job gives up on tracking"
+    )
+    baseline_tag: str | None = option(
+        None,
+        "tag the sweep's parent run as baseline NAME (tag sweeper.baseline); "
+        "`python -m analysis compare --baseline NAME B` compares B with the newest such sweep",
     )
 
 
@@ -111,6 +117,7 @@ class RunSpec:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     slo: SloConfig = field(default_factory=SloConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
+    saturation: SaturationConfig = field(default_factory=SaturationConfig)
     percentiles: list[float] = option(
         default_factory=lambda: [50.0, 90.0, 99.0],
         help="latency percentiles to report, in (0, 100]",

@@ -10,6 +10,7 @@ import numpy as np
 from instruments.errors import ConfigError
 from sweeper.client.benchmark_run import BenchmarkRun
 from sweeper.client.config import LoadConfig
+from sweeper.client.early_stop import EarlyStop
 from sweeper.client.progress import Progress
 from sweeper.client.schedules import SCHEDULES, SendSchedule
 from sweeper.client.sender import Sender, StopAt, drop_unsent, run_measured_phase
@@ -52,13 +53,15 @@ async def run_benchmark(
     requests: list[RequestSpec],
     load: LoadConfig,
     stop_at: StopAt | None = None,
+    early_stop: EarlyStop | None = None,
 ) -> BenchmarkRun:
     """Send `requests` to `base_url` following `load`; return the records and the run's clock.
 
     With load.workers > 1 the measured phase is split over that many processes (see
     sweeper.client.workers); timestamps stay comparable (one system-wide monotonic clock).
     `stop_at` cuts the measured phase short in this process, keeping what it measured (the
-    job's deadline; the caller bounds a run in worker processes itself).
+    job's deadline; the caller bounds a run in worker processes itself). `early_stop` stops
+    a saturated run's sending (this process only; not with load.workers > 1).
     """
     schedule = make_schedule(load, requests)
     sender = Sender(base_url, model, requests, load)
@@ -85,9 +88,12 @@ async def run_benchmark(
         with paused_gc(), Progress(None if schedule.closed_duration else schedule.count,
                                    lambda: sender.done, load.progress):  # fmt: skip
             t_start = _now()
+            monitor = early_stop.start(sender, schedule, t_start) if early_stop else None
             t_end, cpu, lags = await run_measured_phase(
                 sender, records, spec_of, schedule, t_start, stop_at=stop_at
             )
+            if monitor is not None:
+                monitor.cancel()
     run = BenchmarkRun(records, t_start, t_end, model, load, client_cpu_ns=cpu, loop_lag_ms=lags,
                        stopped_reason=sender.stop_reason, not_sent=sender.not_sent)  # fmt: skip
     return finish_run(run, schedule, warm, records)

@@ -148,12 +148,16 @@ class Sender:
         self.no_answer_run += 1
         limit = self.load.max_connect_failures
         if limit and self.no_answer_run >= limit and not self.stop_reason:
-            self.stop_reason = (
+            self.stop(
                 f"server_unreachable: {self.no_answer_run} requests in a row got no answer "
                 f"(load.max_connect_failures={limit}); last: {error[:200]}"
             )
-            if self._wake is not None and not self._wake.done():
-                self._wake.set_result(None)
+
+    def stop(self, reason: str) -> None:
+        """Send nothing more (the requests in flight go on); `reason` is the run's stop reason."""
+        self.stop_reason = self.stop_reason or reason
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
 
     async def _sleep_until(self, target_ns: int, now_ns: int) -> None:
         """asyncio.sleep (the same future and timer), but a stop wakes it at once."""

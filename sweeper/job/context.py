@@ -27,6 +27,8 @@ _NOT_MEASURED = (
     # how long a job may take and when it counts as FINISHED: the same measurement either way
     "job_timeout_s",
     "min_success_fraction",
+    # when to judge, stop or skip a saturated point (an early-stopped job says so itself)
+    "saturation.",
 )
 
 

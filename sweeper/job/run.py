@@ -22,11 +22,12 @@ from typing import TYPE_CHECKING, Any
 from instruments.errors import SweeperError
 from instruments.redact import redact_text
 from launchers.kinds import server_kind
-from sweeper.job import jobdir, resume
+from sweeper.job import jobdir, resume, skip
 from sweeper.job.context import JobContext, config_hash
 from sweeper.job.deadline import DEADLINE_GRACE_S, Deadline
 from sweeper.job.outcome import Outcome
 from sweeper.job.prepare import Prepared, prepare
+from sweeper.job.saturation import early_stop_for, saturation_extras, stopped_early
 from sweeper.job.verdict import judge, unreachable
 from sweeper.telemetry.watch import ServerWatch
 from sweeper.tracking.job_run import record_job
@@ -52,6 +53,8 @@ def run_job(spec: RunSpec, ctx: JobContext, runtime: Runtime) -> dict[str, Any]:
             and (done := resume.carried(spec, ctx, parent_id, runtime.sweep)) is not None
         ):
             return done
+        if (knee := skip.past_knee(spec, ctx, parent_id, runtime.sweep)) is not None:
+            return skip.record_skip(spec, ctx, knee, parent_id, runtime.sweep)
         run_phases(spec, ctx, outcome, runtime)
     except SweeperError as e:
         outcome.error = str(e)
@@ -101,7 +104,7 @@ def measure(
         # later) covers what it cannot cut short: the warmup, worker processes
         client = run_benchmark(
             lease.base_url, prepared.model.name, prepared.requests, spec.load,
-            deadline.stop_at(where),
+            deadline.stop_at(where), early_stop_for(spec, watch),
         ) if prepared.sessions is None else run_sessions(
             lease.base_url, prepared.model.name, prepared.sessions, spec.load,
             deadline.stop_at(where),
@@ -114,10 +117,13 @@ def measure(
         feature_metrics(run, prepared.requests, list(spec.percentiles), outcome.server_metrics)
     )
     outcome.summary["sweeper"].update(turn_metrics(run, list(spec.percentiles)))
+    outcome.summary["sweeper"].update(saturation_extras(spec, run, outcome.server_metrics))
     outcome.records = records_frame(run.records)
     outcome.series = time_series(run)
     stopped = server_gone(run, lease, pool)
-    verdict = judge(outcome.summary, spec.min_success_fraction, stopped, run.not_sent)
+    # requests an early stop left unsent are what it saved, not failures
+    not_sent = 0 if stopped_early(run) else run.not_sent
+    verdict = judge(outcome.summary, spec.min_success_fraction, stopped, not_sent)
     outcome.status, outcome.error = verdict.status, verdict.error
 
 
@@ -126,8 +132,10 @@ def server_gone(run: BenchmarkRun, lease: Lease, pool: Pool) -> str | None:
     last requests found nobody listening; None when it looks fine."""
     if lease.pid is not None and not pool.server_alive():
         return f"server (pid {lease.pid}) exited during the benchmark"
-    # the client's own reason first (it stopped sending); the records' tail for runs that
-    # cannot say (client worker processes)
+    # the client's own reason first (it stopped sending; a saturation stop is no failure);
+    # the records' tail for runs that cannot say (client worker processes)
+    if stopped_early(run):
+        return unreachable(run.measured)
     return run.stopped_reason or unreachable(run.measured)
 
 

@@ -83,6 +83,11 @@ class MetricsScraper:
             self._scrape_once()
         return self.frame()
 
+    def latest(self) -> tuple[int, str] | None:
+        """The newest scrape as (t_ns, its kept lines); safe from another thread."""
+        scrapes = self._scrapes
+        return (scrapes[-1].t_ns, scrapes[-1].text) if scrapes else None
+
     def frame(self) -> pd.DataFrame:
         rows: list[tuple[int, str, str, float]] = []
         for scrape in self._scrapes:

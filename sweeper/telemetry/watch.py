@@ -22,6 +22,13 @@ class ServerWatch:
         for part in self._parts:
             part.start()
 
+    def latest_scrape(self) -> tuple[int, str] | None:
+        """The newest /metrics scrape (t_ns, text), for the client's early stop."""
+        for part in self._parts:
+            if isinstance(part, MetricsScraper):
+                return part.latest()
+        return None
+
     def stop(self) -> pd.DataFrame | None:
         frames = [f for f in (part.stop() for part in self._parts) if len(f)]
         return pd.concat(frames, ignore_index=True) if frames else None

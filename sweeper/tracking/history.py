@@ -137,6 +137,17 @@ class History:
         )
         return JobRun.of(found[0]) if found else None
 
+    def saturated_jobs(self, parent_id: str) -> list[JobRun]:
+        """The job runs of sweep `parent_id` tagged saturated (skipping past the knee on hosts
+        that do not share the sweep dir)."""
+        return [
+            JobRun.of(r)
+            for r in self._search(
+                f"tags.`sweeper.kind` = 'job' and tags.`mlflow.parentRunId` = '{parent_id}'"
+                " and tags.`sweeper.saturated` = 'true'"
+            )
+        ]
+
     def last_sweep(self, exclude_run_id: str | None = None) -> SweepRecord | None:
         """The newest sweep (parent run) of the experiment and its job runs."""
         for parent in self._search("tags.`sweeper.kind` = 'sweep'", 5, newest_first=True):

@@ -14,7 +14,7 @@ from sweeper.tracking.step_metrics import job_series
 
 if TYPE_CHECKING:
     from sweeper.job.outcome import Outcome
-    from sweeper.schema import RunSpec
+    from sweeper.schema import RunSpec, TrackingConfig
     from sweeper.tracking.sweep_run import SweepRun
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ def job_tags(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> dict[str, str]
     }
     if outcome.error:
         tags["sweeper.error"] = outcome.error[:5000]
+    for key in ("saturated", "stopped_early"):
+        if key in extras:
+            tags[f"sweeper.{key}"] = str(bool(extras[key])).lower()
+    if extras.get("saturation_reason"):
+        tags["sweeper.saturation_reason"] = str(extras["saturation_reason"])[:5000]
     tags.update(environment_tags(getattr(spec.server, "executable", None)))
     # an error message or a path may quote a remembered secret
     return {k: redact_text(v) for k, v in tags.items()}
@@ -69,6 +74,7 @@ def record_job(
         return
     try:
         metrics = dict(numeric_items(outcome.summary))
+        metrics.update(flag_metrics(outcome.summary["sweeper"]))
         tracker.log_job(run_id, params(ctx.config), metrics, job_series(outcome))
         if spec.tracking.log_artifacts:
             # a single run keeps its servers' work dirs (sockets, caches) inside the job dir
@@ -80,6 +86,44 @@ def record_job(
             tracker.end_run(run_id, outcome.status)
         except TrackingError as e:
             sweep.warn(f"job {ctx.job_num}: MLflow run {run_id} not closed: {e}")
+
+
+FLAGS = ("saturated", "stopped_early")
+
+
+def flag_metrics(extras: dict[str, object]) -> dict[str, float]:
+    """The saturation flags also as 0/1 metrics (`sweeper.saturated`): MLflow's run table can
+    show and sort a metric column, and analysis reads them like any metric."""
+    return {f"sweeper.{k}": float(bool(extras[k])) for k in FLAGS if k in extras}
+
+
+def record_skipped(
+    tracking: TrackingConfig,
+    ctx: JobContext,
+    job_params: dict[str, str],
+    extras: dict[str, object],
+    parent_id: str | None,
+    sweep: SweepRun,
+) -> None:
+    """A job skipped past the knee as a child run: params, tags `sweeper.status=SKIPPED` and
+    the reason, status KILLED (MLflow's statuses have no "skipped"; resume reruns KILLED)."""
+    tags = {
+        "sweeper.kind": "job",
+        "sweeper.job_num": str(ctx.job_num),
+        "sweeper.job_dir": str(ctx.job_dir.resolve()),
+        "sweeper.overrides": str(extras["overrides"]),
+        "sweeper.config_hash": str(extras["config_hash"]),
+        "sweeper.status": "SKIPPED",
+        "sweeper.skipped_reason": str(extras["skipped_reason"])[:5000],
+    }
+    tracker = Tracker(tracking)
+    name = ",".join(o for o in ctx.overrides if not o.startswith("repeat=")) or "job"
+    try:
+        run_id = tracker.start_run(name, {k: redact_text(v) for k, v in tags.items()}, parent_id)
+        tracker.log_job(run_id, job_params, {})
+        tracker.end_run(run_id, "KILLED")
+    except TrackingError as e:
+        sweep.warn(f"job {ctx.job_num} (skipped) not tracked: {e}")
 
 
 # files that hold no text, or too much to scan for what the writers already redact

@@ -121,6 +121,37 @@ def _default_artifact_location(uri: str) -> str | None:
     return None
 
 
+# MLflow 3's UI opens an experiment in its GenAI view (traces) unless its kind says otherwise:
+# the tag its experiment page reads, and the kind whose first screen is the runs table
+EXPERIMENT_KIND = "mlflow.experimentKind"
+CUSTOM_MODEL_DEVELOPMENT = "custom_model_development"
+# the experiment's description (the UI's "About this experiment"), set when sweeper creates it:
+# the UI keeps column choices in the browser (local storage), so this says which to pick
+EXPERIMENT_NOTE = (
+    "Benchmark runs from sweeper: one parent run per sweep (`sweep-<date>_<time>`, expand it "
+    "for its jobs), one child run per grid point, named by its swept keys "
+    "(`concurrency=16`). Columns worth adding (Columns menu; MLflow keeps the choice in this "
+    "browser): metrics `output_throughput`, `request_throughput`, `p99_ttft_ms`, "
+    "`median_tpot_ms`, `sweeper.saturated`; tags `sweeper.status`, `sweeper.saturation_reason`."
+)
+EXPERIMENT_TAGS = {
+    EXPERIMENT_KIND: CUSTOM_MODEL_DEVELOPMENT,
+    "mlflow.note.content": EXPERIMENT_NOTE,
+}
+# MLflow 3.17's UI takes the kind from its sidebar switch (GenAI | Model training), kept in the
+# browser, unless the URL names it: the runs table of an experiment opens at this route
+RUNS_ROUTE = "#/experiments/{id}/runs?workflowType=machine_learning"
+
+
+def experiment_url(tracking_uri: str, experiment_id: str) -> str:
+    """Where the experiment's runs table opens: on the tracking server, or (a local store)
+    the route to append to `mlflow ui`'s address."""
+    route = RUNS_ROUTE.format(id=experiment_id)
+    if tracking_uri.startswith(("http://", "https://")):
+        return f"{tracking_uri.rstrip('/')}/{route}"
+    return f"mlflow ui --backend-store-uri {tracking_uri}, then http://127.0.0.1:5000/{route}"
+
+
 class Tracker:
     def __init__(self, cfg: TrackingConfig) -> None:
         self.cfg = cfg
@@ -145,10 +176,17 @@ class Tracker:
             exp = client.get_experiment_by_name(self.cfg.experiment)
             if exp is not None:
                 self._experiment_id = exp.experiment_id
+                tags = exp.tags or {}
             else:
                 location = self.cfg.artifact_location or _default_artifact_location(self.cfg.uri)
                 self._experiment_id = client.create_experiment(
-                    self.cfg.experiment, artifact_location=location
+                    self.cfg.experiment, artifact_location=location, tags=EXPERIMENT_TAGS
+                )
+                tags = EXPERIMENT_TAGS
+            if tags.get(EXPERIMENT_KIND) != CUSTOM_MODEL_DEVELOPMENT:
+                # an experiment made elsewhere, or one the UI guessed a kind for
+                client.set_experiment_tag(
+                    self._experiment_id, EXPERIMENT_KIND, CUSTOM_MODEL_DEVELOPMENT
                 )
         return self._experiment_id
 

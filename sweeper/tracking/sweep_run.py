@@ -19,11 +19,13 @@ import yaml
 
 from instruments.redact import redact_override
 from sweeper.schema import TrackingConfig
-from sweeper.tracking.mlflow_client import Tracker, TrackingError
+from sweeper.tracking.mlflow_client import Tracker, TrackingError, experiment_url
 
 log = logging.getLogger(__name__)
 
 RUN_ID_ENV = "SWEEPER_SWEEP_RUN_ID"
+# a sweep tagged as a baseline (tracking.baseline_tag; analysis compare --baseline NAME)
+BASELINE_TAG = "sweeper.baseline"
 
 
 def sweep_run_name(sweep_dir: Path) -> str:
@@ -40,6 +42,8 @@ class SweepRun:
     owned: bool = False
     jobs_done: int = 0
     jobs_failed: int = 0
+    # jobs not run: past the knee of a saturated lower point (sweeper.job.skip)
+    jobs_skipped: int = 0
     closed: bool = False
     warnings: list[str] = field(default_factory=list)
 
@@ -58,8 +62,12 @@ class SweepRun:
             "sweeper.sweep_dir": str(sweep_dir.resolve()),
             "sweeper.overrides": " ".join(redact_override(o) for o in overrides),
         }
+        if tracking.baseline_tag:
+            tags[BASELINE_TAG] = tracking.baseline_tag
+        tracker = Tracker(tracking)
         try:
-            self.run_id = Tracker(tracking).start_run(sweep_run_name(sweep_dir), tags)
+            self.run_id = tracker.start_run(sweep_run_name(sweep_dir), tags)
+            log.info("MLflow runs: %s", experiment_url(tracking.uri, tracker.experiment_id()))
         except TrackingError as e:
             self.warn(f"sweep run not tracked: {e}")
             return None
@@ -75,21 +83,26 @@ class SweepRun:
         self.jobs_done += 1
         self.jobs_failed += 0 if ok else 1
 
+    def job_skipped(self) -> None:
+        self.jobs_done += 1
+        self.jobs_skipped += 1
+
     def count_jobs_elsewhere(self) -> None:
         """Jobs that ran in other processes (joblib, submitit) count in this one's totals: read
         back from their job dirs' result.json (`sweeper.status`)."""
         if self.sweep_dir is None or not self.sweep_dir.is_dir():
             return
-        done = failed = 0
+        done = failed = skipped = 0
         for path in self.sweep_dir.glob("*/result.json"):
             try:
                 status = json.loads(path.read_text()).get("sweeper", {}).get("status")
             except (OSError, ValueError, AttributeError):
                 continue
             done += 1
-            failed += status != "FINISHED"
+            skipped += status == "SKIPPED"
+            failed += status not in ("FINISHED", "SKIPPED")
         if done > self.jobs_done:
-            self.jobs_done, self.jobs_failed = done, failed
+            self.jobs_done, self.jobs_failed, self.jobs_skipped = done, failed, skipped
 
     def close(self, status: str | None = None) -> None:
         """End the parent run: FINISHED, FAILED when a job failed, or the given status."""
@@ -102,7 +115,11 @@ class SweepRun:
         status = status or ("FAILED" if self.jobs_failed else "FINISHED")
         tracker = Tracker(self.tracking)
         try:
-            counts = {"sweeper.jobs_done": self.jobs_done, "sweeper.jobs_failed": self.jobs_failed}
+            counts = {
+                "sweeper.jobs_done": self.jobs_done,
+                "sweeper.jobs_failed": self.jobs_failed,
+                "sweeper.jobs_skipped": self.jobs_skipped,
+            }
             best_tags, best_metrics = self.optuna_result()
             tracker.set_tags(self.run_id, {**{k: str(v) for k, v in counts.items()}, **best_tags})
             if best_metrics:

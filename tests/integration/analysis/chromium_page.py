@@ -103,7 +103,7 @@ def error_text(event: dict[str, Any]) -> str | None:
     return None
 
 
-async def inspect_page(base: str, page: Path, expression: str, settle_s: float) -> PageResult:
+async def inspect_page(base: str, page: Path | str, expression: str, settle_s: float) -> PageResult:
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{base}/json/list") as resp:
             targets = await resp.json()
@@ -112,7 +112,8 @@ async def inspect_page(base: str, page: Path, expression: str, settle_s: float) 
             tools = DevTools(ws)
             for domain in ("Runtime", "Log", "Page", "Network"):
                 await tools.call(f"{domain}.enable")
-            await tools.call("Page.navigate", url=page.resolve().as_uri())
+            url = page if isinstance(page, str) else page.resolve().as_uri()
+            await tools.call("Page.navigate", url=url)
             await tools.wait_for("Page.loadEventFired", timeout=60)
             await asyncio.sleep(settle_s)
             result = await tools.call("Runtime.evaluate", expression=expression, returnByValue=True)
@@ -128,8 +129,8 @@ async def inspect_page(base: str, page: Path, expression: str, settle_s: float) 
             )
 
 
-def load_page(binary: str, page: Path, expression: str, settle_s: float = 1.0) -> PageResult:
-    """Open `page`, let it settle, evaluate `expression` (JSON string result) and return it with
-    every console error / uncaught exception seen."""
+def load_page(binary: str, page: Path | str, expression: str, settle_s: float = 1.0) -> PageResult:
+    """Open `page` (a file, or a URL), let it settle, evaluate `expression` (JSON string
+    result) and return it with every console error / uncaught exception seen."""
     with chromium(binary) as base:
         return asyncio.run(inspect_page(base, page, expression, settle_s))

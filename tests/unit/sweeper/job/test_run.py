@@ -226,3 +226,29 @@ def test_a_tracked_job_is_a_child_of_the_sweep_run(tmp_path: Path, runtime: Runt
         "requests.parquet",
         "result.json",
     }
+
+
+def test_an_early_stopped_job_is_finished_saturated_and_tracked(
+    tmp_path: Path, runtime: Runtime, fake_server: FakeOpenAI
+) -> None:
+    """An open loop far above what one slot serves: the early stop ends the sending; the job
+    is FINISHED (what it left unsent is saved time, not failures), saturated, stopped_early."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    spec, config = compose_job(
+        ["num_prompts=3000", "concurrency=1", "request_rate=1000", "server.metrics_interval_s=0",
+         f"tracking.uri={uri}", "tracking.experiment=early", "saturation.min_check_s=1",
+         "saturation.check_interval_s=0.1", "print_result=false"]
+    )  # fmt: skip
+    ctx = job_context(config, tmp_path / "job")
+    summary = run_job(spec, ctx, runtime)
+    extras = summary["sweeper"]
+    assert extras["status"] == "FINISHED", extras["error"]
+    assert extras["stopped_early"] is True and extras["saturated"] is True
+    assert extras["saturation_reason"].startswith("early stop: backlog grew")
+    assert summary["completed"] < 3000 and summary["failed"] == 0
+    run = MlflowClient(uri).search_runs(
+        [MlflowClient(uri).get_experiment_by_name("early").experiment_id]
+    )[0]
+    assert run.data.tags["sweeper.saturated"] == "true"
+    assert run.data.tags["sweeper.stopped_early"] == "true"
+    assert run.data.metrics["sweeper.saturated"] == 1.0
