@@ -1,7 +1,7 @@
 """`python -m sweeper.bench`: every figure the README states, each beside its target.
 
     python -m sweeper.bench                  # the full bench (≤ 10 minutes)
-    python -m sweeper.bench --quick          # small counts, for CI: the figures exist, not their size
+    python -m sweeper.bench --quick          # small counts (CI: the figures exist, not their size)
     python -m sweeper.bench --json out.json --only client,startup
 
 Figures are noisy (a shared machine shows it in the load average printed with them); CPU time

@@ -77,8 +77,8 @@ def run_sweeper(url: str, w: Workload, workdir: Path, cpu: int | None) -> Client
     _check(done, "sweeper")
     import pyarrow.parquet as pq
 
-    table = pq.read_table(job / "requests.parquet",
-                          columns=["request_id", "t_send_ns", "t_first_token_ns", "warmup"])  # fmt: skip
+    columns = ["request_id", "t_send_ns", "t_first_token_ns", "warmup"]
+    table = pq.read_table(job / "requests.parquet", columns=columns)
     rows = table.to_pydict()
     stamps = {
         rid: (send, first)

@@ -3,7 +3,8 @@
 It does the least a server can (pre-encoded events, one write per token, no JSON per token) so a
 client's CPU and timing are what the bench sees. For every request (keyed by its `x-request-id`)
 it keeps the monotonic ns at which the request was read, the first content event was handed to
-the socket and the last event was; `GET /bench/truth` returns and clears them, with the last time a connection closed. TTFT error of a
+the socket and the last event was; `GET /bench/truth` returns and clears them, with the last
+time a connection closed. TTFT error of a
 client = its first-token stamp - the first write here (one host, one CLOCK_MONOTONIC).
 
     python -m sweeper.bench.fake_server --port 8123 --ttft-ms 50 --itl-ms 5
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import time
 
@@ -106,8 +108,9 @@ class BenchProtocol(asyncio.Protocol):
         assert transport is not None
         if path.startswith("/bench/truth"):
             rows, self.truth.rows = self.truth.rows, {}
-            transport.write(_json_response({"requests": rows,
-                                            "last_close_ns": self.truth.last_close_ns}))
+            transport.write(
+                _json_response({"requests": rows, "last_close_ns": self.truth.last_close_ns})
+            )
         elif method == "POST" and path.startswith("/v1/completions"):
             await self._stream(json.loads(body), fields.get("x-request-id", ""), read_ns)
         else:  # /health, /v1/models, anything else
@@ -123,17 +126,40 @@ class BenchProtocol(asyncio.Protocol):
         if request_id:
             self.truth.rows[request_id] = row
         base = {"id": "cmpl-bench", "object": "text_completion", "created": 0, "model": "bench"}
-        plain = _chunk(b"data: %s\n\n" % json.dumps({
-            **base, "choices": [{"index": 0, "text": " hi", "logprobs": None,
-                                 "finish_reason": None, "stop_reason": None}]}).encode())
+        plain = _chunk(
+            b"data: %s\n\n"
+            % json.dumps(
+                {
+                    **base,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "text": " hi",
+                            "logprobs": None,
+                            "finish_reason": None,
+                            "stop_reason": None,
+                        }
+                    ],
+                }
+            ).encode()
+        )
         transport.write(_SSE_HEAD)
         await asyncio.sleep(self.ttft_s)
         for i in range(tokens):
             if continuous:  # the running count changes: this event is built per token
                 usage = {"prompt_tokens": 1, "completion_tokens": i + 1, "total_tokens": i + 2}
-                event = _chunk(b"data: %s\n\n" % json.dumps({
-                    **base, "choices": [{"index": 0, "text": " hi", "logprobs": None,
-                                         "finish_reason": None}], "usage": usage}).encode())
+                event = _chunk(
+                    b"data: %s\n\n"
+                    % json.dumps(
+                        {
+                            **base,
+                            "choices": [
+                                {"index": 0, "text": " hi", "logprobs": None, "finish_reason": None}
+                            ],
+                            "usage": usage,
+                        }
+                    ).encode()
+                )
             else:
                 event = plain
             if self.transport is None:
@@ -144,8 +170,11 @@ class BenchProtocol(asyncio.Protocol):
             await asyncio.sleep(self.itl_s)
         if options.get("include_usage"):
             usage = {"prompt_tokens": 1, "completion_tokens": tokens, "total_tokens": tokens + 1}
-            transport.write(_chunk(b"data: %s\n\n" % json.dumps(
-                {**base, "choices": [], "usage": usage}).encode()))
+            transport.write(
+                _chunk(
+                    b"data: %s\n\n" % json.dumps({**base, "choices": [], "usage": usage}).encode()
+                )
+            )
         row[2] = _now()
         transport.write(_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
 
@@ -167,10 +196,8 @@ def main() -> None:
     parser.add_argument("--ttft-ms", type=float, default=0.0)
     parser.add_argument("--itl-ms", type=float, default=0.0)
     args = parser.parse_args()
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(args.port, args.ttft_ms, args.itl_ms))
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

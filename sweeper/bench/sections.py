@@ -83,8 +83,13 @@ def analysis(workdir: Path, quick: bool, repeats: int, log: Log) -> list[Figure]
     s = tooling.analysis_s(workdir, runs)
     return [
         Figure("sync_job_dirs_s", f"sync {runs} job dirs into MLflow (SQLite)", s["sync_s"], "s"),
-        Figure("load_report_s", f"analysis: load + report of {runs} runs", s["load_report_s"],
-               "s", 10.0),
+        Figure(
+            "load_report_s",
+            f"analysis: load + report of {runs} runs",
+            s["load_report_s"],
+            "s",
+            10.0,
+        ),
     ]
 
 

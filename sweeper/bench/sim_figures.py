@@ -97,13 +97,20 @@ def figures(workdir: Path, quick: bool, log: Log) -> list[Figure]:
         for concurrency, num in counts.items():
             p99 = fidelity(url, concurrency, num)
             log(f"  fidelity c={concurrency}: TTFT |error| p99 {p99:.3f} ms")
-            out.append(Figure(f"fidelity_c{concurrency}_ttft_p99_ms",
-                              f"sim fidelity, c={concurrency}: |TTFT error| p99", p99, "ms", 1.0))
+            out.append(
+                Figure(
+                    f"fidelity_c{concurrency}_ttft_p99_ms",
+                    f"sim fidelity, c={concurrency}: |TTFT error| p99",
+                    p99,
+                    "ms",
+                    1.0,
+                )
+            )
         for rate in (50.0, 200.0):
             err = rate_error_pct(url, rate, 200 if quick else 2000)
             log(f"  rate {rate:g}/s: send rate error {err:.3f} %")
-            out.append(Figure(f"rate_{rate:g}_error_pct", f"Poisson {rate:g} req/s: send rate error",
-                              err, "%", 1.0))  # fmt: skip
+            label = f"Poisson {rate:g} req/s: send rate error"
+            out.append(Figure(f"rate_{rate:g}_error_pct", label, err, "%", 1.0))
         out += crosscheck(url, workdir, quick, log)
     out.append(lateness(workdir, 200 if quick else 2000, 0.5 if quick else 3.0, log))
     return out

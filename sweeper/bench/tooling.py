@@ -63,6 +63,6 @@ def analysis_s(workdir: Path, runs: int) -> dict[str, float]:
     """Sync `runs` synthetic job dirs into a SQLite MLflow store, then load and report them."""
     argv = [sys.executable, str(REPO / "scripts" / "bench_analysis.py"), str(workdir), str(runs)]
     _, output = _timed(argv, workdir.parent, timeout_s=600)
-    line = next(x for x in output.splitlines() if x.startswith("{\"sync_s\""))
+    line = next(x for x in output.splitlines() if x.startswith('{"sync_s"'))
     figures: dict[str, float] = json.loads(line)
     return figures

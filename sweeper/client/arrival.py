@@ -38,6 +38,11 @@ class TimedResponseHandler(ResponseHandler):
         self._fd = socket_fd(transport)
 
     def data_received(self, data: bytes) -> None:
+        if not data:
+            # aiohttp calls this with nothing when its reader resumes reading (once a chunk
+            # read): no bytes arrived, so no stamp
+            super().data_received(data)
+            return
         now = arrival_ns(self._fd)
         before = self._payload
         super().data_received(data)
@@ -48,6 +53,13 @@ class TimedResponseHandler(ResponseHandler):
             self.rx_payload = payload
             self.rx = []
         self.rx.append((now, payload.total_bytes))
+
+    def resume_reading(self, resume_parser: bool = True) -> None:
+        """aiohttp's reader calls this after every chunk it hands out, paused or not, and
+        resuming re-enters the parser with no bytes; when reading is not paused there is
+        nothing to resume (the parser pauses only by pausing reading), so nothing is done."""
+        if getattr(self, "_reading_paused", True) or getattr(self, "_buffer_paused", True):
+            super().resume_reading(resume_parser)
 
     def set_exception(self, exc: BaseException, *cause: Any) -> None:
         """aiohttp puts an HTTP parse error of the body (broken chunked framing) on the
@@ -88,6 +100,20 @@ class ArrivalClock:
             else None
         )
         self._i = 0
+
+    def stamps(self, ends: list[int], fallback: int) -> list[int]:
+        """`at` of each of `ends` (ascending): one look-up when one read completed them all."""
+        rx = self._rx
+        if rx is None or not ends:
+            return [fallback] * len(ends)
+        i, n = self._i, len(rx)
+        first = ends[0]
+        while i < n and rx[i][1] < first:
+            i += 1
+        self._i = i
+        if i < n and ends[-1] <= rx[i][1]:
+            return [rx[i][0]] * len(ends)
+        return [self.at(end, fallback) for end in ends]
 
     def at(self, end: int, fallback: int) -> int:
         rx = self._rx
