@@ -23,7 +23,7 @@ SERVER_CPU, CLIENT_CPU = 0, 1
 WORKLOADS = {
     "a": Workload("a", requests=2000, output_len=256, concurrency=256, ttft_ms=0, itl_ms=0),
     "b": Workload("b", requests=500, output_len=64, concurrency=64, ttft_ms=50, itl_ms=5),
-    "idle": Workload("idle", requests=100, output_len=16, concurrency=1, ttft_ms=0, itl_ms=5),
+    "idle": Workload("idle", requests=60, output_len=16, concurrency=1, ttft_ms=0, itl_ms=5),
 }
 QUICK = {"a": (200, 64), "b": (64, 16), "idle": (10, 1)}
 

@@ -106,8 +106,8 @@ def figures(workdir: Path, quick: bool, log: Log) -> list[Figure]:
                     1.0,
                 )
             )
-        for rate in (50.0, 200.0):
-            err = rate_error_pct(url, rate, 200 if quick else 2000)
+        for rate, num in ((50.0, 1000), (200.0, 2000)):  # 20 and 10 s of sending
+            err = rate_error_pct(url, rate, 200 if quick else num)
             log(f"  rate {rate:g}/s: send rate error {err:.3f} %")
             label = f"Poisson {rate:g} req/s: send rate error"
             out.append(Figure(f"rate_{rate:g}_error_pct", label, err, "%", 1.0))
