@@ -31,6 +31,8 @@ class TimedResponseHandler(ResponseHandler):
         super().__init__(*args, **kwargs)
         self.rx_payload: Any = None
         self.rx: list[tuple[int, int]] = []
+        # arrival of the latest read (for a reader that takes the bytes in this call)
+        self.last_arrival_ns = 0
         self._fd = -1
 
     def connection_made(self, transport: Any) -> None:
@@ -43,7 +45,7 @@ class TimedResponseHandler(ResponseHandler):
             # read): no bytes arrived, so no stamp
             super().data_received(data)
             return
-        now = arrival_ns(self._fd)
+        now = self.last_arrival_ns = arrival_ns(self._fd)
         before = self._payload
         super().data_received(data)
         payload = self._payload or before

@@ -24,7 +24,8 @@ from sweeper.client.arrival import ArrivalClock
 from sweeper.client.backends import Backend, get_backend
 from sweeper.client.config import LoadConfig
 from sweeper.client.failures import NO_ANSWER, REQUEST_FAILURES, failure_text
-from sweeper.client.raw import RawResponse, complete_record, fails_now
+from sweeper.client.raw import RawResponse, complete_record
+from sweeper.client.reader import MAYBE_ERROR, error_among, hookable, read_in_callbacks
 from sweeper.client.schedules import SendSchedule
 from sweeper.client.session import auth_headers, watch_loop
 from sweeper.client.sse import EventTooLarge, JsonLinesParser, SseParser
@@ -37,8 +38,6 @@ ERROR_DETAIL_BYTES = 300
 # unparsed response bytes of finished requests kept before they are parsed during the run (a
 # long run must not grow without bound; below this, parsing waits for the run's end)
 RAW_BUDGET_BYTES = 256 << 20
-# an event holding this may be the server's error: parsed at once, to stop reading there
-_MAYBE_ERROR = b'"error"'
 
 
 class Sender:
@@ -125,13 +124,18 @@ class Sender:
             self._close_record(rec, raw)
 
     async def _read_stream(self, resp: aiohttp.ClientResponse, raw: RawResponse) -> None:
-        """The hot path: bytes in, `(payload, arrival of the read that completed it)` out.
-        Nothing is parsed here but an event that may be the server's error (a bytes search):
-        if the backend would fail on it, reading stops there, as it did when every event was
-        parsed on arrival."""
+        """The hot path: bytes in, `(payload, arrival of the read that completed it)` out,
+        inside the connection's `data_received` where aiohttp allows it
+        (`sweeper.client.reader`), else chunk by chunk here. Nothing is parsed but an event
+        that may be the server's error (a bytes search): if the backend would fail on it,
+        reading stops there, as it did when every event was parsed on arrival."""
         sse = "event-stream" in resp.headers.get("Content-Type", "event-stream")
         limit = self.load.max_event_bytes
         parser = SseParser(limit) if sse else JsonLinesParser(limit)
+        proto = hookable(resp)
+        if proto is not None:
+            await read_in_callbacks(resp, proto, parser, raw, self.backend)
+            return
         clock = ArrivalClock(resp)
         payloads, stamps = raw.payloads, raw.stamps
         async for chunk in resp.content.iter_any():
@@ -140,23 +144,12 @@ class Sender:
             events, ends = parser.feed_split(chunk)
             payloads += events
             stamps += clock.stamps(ends, now)
-            if _MAYBE_ERROR in chunk and self._error_among(events, raw):
+            if MAYBE_ERROR in chunk and error_among(self.backend, events, raw):
                 return
         now = _now()
         for event, end in parser.flush():
             payloads.append(event)
             stamps.append(clock.at(end, now))
-
-    def _error_among(self, events: list[bytes], raw: RawResponse) -> bool:
-        """Whether one of `events` (the chunk's, the last ones of `raw`) fails the request: if
-        so the ones after it are dropped, as reading stopped there when events were parsed on
-        arrival (rare: only a chunk that holds `"error"` is looked at)."""
-        for k, event in enumerate(events):
-            if _MAYBE_ERROR in event and fails_now(self.backend, event):
-                keep = len(raw.payloads) - len(events) + k + 1
-                del raw.payloads[keep:], raw.stamps[keep:]
-                return True
-        return False
 
     def _no_answer(self, error: str) -> None:
         """One more request without an answer; a run of load.max_connect_failures stops the load."""

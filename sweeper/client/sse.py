@@ -48,6 +48,16 @@ class SseParser:
         The common chunk — whole `data: <one line>` events ending at the chunk's end, LF only,
         nothing pending — is split by C-level scans alone (the counts prove that every event
         is one `data: ` line); anything else goes through `feed`."""
+        if (
+            not self._buf
+            and data.startswith(b"data: ")
+            and data.find(b"\n") == len(data) - 2
+            and data.endswith(b"\n\n")
+            and b"\r" not in data
+            and len(data) <= self._limit
+        ):  # one whole one-line event: what a server writes per token, one HTTP chunk each
+            self._base += len(data)
+            return [data[6:-2]], [self._base]
         n = data.count(b"\n\n")
         if (
             n
