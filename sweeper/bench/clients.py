@@ -10,6 +10,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sweeper.bench.procs import Child, Finished, pinned
 
@@ -45,7 +46,7 @@ class ClientRun:
     # request id -> (client send ns, client first-token ns)
     stamps: dict[str, tuple[int, int]]
     # the tool's own summary (vLLM's result keys)
-    result: dict[str, object]
+    result: dict[str, Any]
 
 
 def vllm_python() -> Path:

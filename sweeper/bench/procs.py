@@ -130,7 +130,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> Non
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode} before answering")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before answering")
         try:
             with direct.open(url, timeout=2) as resp:
                 if resp.status == 200:

@@ -74,7 +74,7 @@ def startup(workdir: Path, quick: bool, repeats: int, log: Log) -> list[Figure]:
 def orchestration(workdir: Path, quick: bool, repeats: int, log: Log) -> list[Figure]:
     s = tooling.orchestration_s_per_job(workdir, points=5, num_prompts=20 if quick else 50)
     return [Figure("orchestration_s_per_job",
-                   "5-point sweep, sim fast, SQLite: s/job beyond the benchmark",
+                   "5-point sweep, sim fast, SQLite (store exists): s/job beyond benchmark",
                    s["orchestration_s_per_job"], "s", 0.5)]  # fmt: skip
 
 

@@ -151,7 +151,7 @@ def shared_client(uri: str, timeout_s: float) -> MlflowClient:
         from mlflow.tracking import MlflowClient
 
         client = _CLIENTS[uri] = MlflowClient(tracking_uri=uri)
-    return client  # type: ignore[no-any-return]
+    return client
 
 
 class Tracker:
