@@ -11,9 +11,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported by stop() only: importing this module stays cheap
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,8 @@ class GpuMonitor:
             self._stop.set()
             self._thread.join()
             self._thread = None
+        import pandas as pd
+
         df = pd.DataFrame(self._rows, columns=COLUMNS)
         return df.astype({"t_ns": "int64", "name": "str", "labels": "str", "value": "float64"})
 

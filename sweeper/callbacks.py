@@ -44,11 +44,15 @@ class SweepCallback(Callback):
         process_runtime().close()
 
 
+# libyaml's loader where PyYAML has it: four YAML files are read back each job
+_SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def redact_yaml(path: Path) -> None:
     """Rewrite one of Hydra's YAML copies with its secrets redacted (unchanged when it has none)."""
     try:
         text = path.read_text()
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SafeLoader)
     except (OSError, yaml.YAMLError):
         return
     clean = redact.redact_tree(data)

@@ -31,6 +31,8 @@ class TimedResponseHandler(ResponseHandler):
         super().__init__(*args, **kwargs)
         self.rx_payload: Any = None
         self.rx: list[tuple[int, int]] = []
+        # arrival of the latest read (for a reader that takes the bytes in this call)
+        self.last_arrival_ns = 0
         self._fd = -1
 
     def connection_made(self, transport: Any) -> None:
@@ -38,7 +40,12 @@ class TimedResponseHandler(ResponseHandler):
         self._fd = socket_fd(transport)
 
     def data_received(self, data: bytes) -> None:
-        now = arrival_ns(self._fd)
+        if not data:
+            # aiohttp calls this with nothing when its reader resumes reading (once a chunk
+            # read): no bytes arrived, so no stamp
+            super().data_received(data)
+            return
+        now = self.last_arrival_ns = arrival_ns(self._fd)
         before = self._payload
         super().data_received(data)
         payload = self._payload or before
@@ -48,6 +55,13 @@ class TimedResponseHandler(ResponseHandler):
             self.rx_payload = payload
             self.rx = []
         self.rx.append((now, payload.total_bytes))
+
+    def resume_reading(self, resume_parser: bool = True) -> None:
+        """aiohttp's reader calls this after every chunk it hands out, paused or not, and
+        resuming re-enters the parser with no bytes; when reading is not paused there is
+        nothing to resume (the parser pauses only by pausing reading), so nothing is done."""
+        if getattr(self, "_reading_paused", True) or getattr(self, "_buffer_paused", True):
+            super().resume_reading(resume_parser)
 
     def set_exception(self, exc: BaseException, *cause: Any) -> None:
         """aiohttp puts an HTTP parse error of the body (broken chunked framing) on the
@@ -88,6 +102,20 @@ class ArrivalClock:
             else None
         )
         self._i = 0
+
+    def stamps(self, ends: list[int], fallback: int) -> list[int]:
+        """`at` of each of `ends` (ascending): one look-up when one read completed them all."""
+        rx = self._rx
+        if rx is None or not ends:
+            return [fallback] * len(ends)
+        i, n = self._i, len(rx)
+        first = ends[0]
+        while i < n and rx[i][1] < first:
+            i += 1
+        self._i = i
+        if i < n and ends[-1] <= rx[i][1]:
+            return [rx[i][0]] * len(ends)
+        return [self.at(end, fallback) for end in ends]
 
     def at(self, end: int, fallback: int) -> int:
         rx = self._rx

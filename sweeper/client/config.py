@@ -114,6 +114,12 @@ class LoadConfig:
     warmup_s: float = option(
         0.0, "seconds at the start of the measured schedule whose requests are excluded"
     )
+    loop_lag_period_ms: float = option(
+        100.0,
+        "period of the event-loop lag sampler (how late a sleep of this length wakes up: "
+        "p99_loop_lag_ms), ms; each tick costs the loop a wake-up, 0 = off",
+        ge=0,
+    )
     prewarm_connections: bool = option(
         True, "open the connection pool before the clock starts (TCP set-up stays out of TTFT)"
     )

@@ -81,6 +81,7 @@ async def run_benchmark(
                 sender.not_sent += drop_unsent(warm)
         if load.workers > 1:
             run = await run_in_workers(base_url, model, requests, load, schedule, sender.prefix)
+            sender.complete_pending()  # the warmup's
             return finish_run(run, schedule, warm, run.records)
         if load.prewarm_connections:
             await sender.prewarm(min(cap or 64, max(schedule.count, cap or 1), 512))
@@ -94,6 +95,8 @@ async def run_benchmark(
             )
             if monitor is not None:
                 monitor.cancel()
+    # the session is closed, nothing is in flight: now the responses are parsed
+    sender.complete_pending()
     run = BenchmarkRun(records, t_start, t_end, model, load, client_cpu_ns=cpu, loop_lag_ms=lags,
                        stopped_reason=sender.stop_reason, not_sent=sender.not_sent)  # fmt: skip
     return finish_run(run, schedule, warm, records)

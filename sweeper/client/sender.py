@@ -2,8 +2,10 @@
 
 Everything that costs (building and JSON-encoding bodies, ids, headers, the arrival schedule) is
 done before the clock starts. While requests are in flight the loop only sends, reads bytes,
-splits SSE events and parses their JSON; the progress bar lives in a thread; the garbage
-collector is frozen and paused for the run.
+stamps them and splits SSE events, keeping each response's `(payload, arrival_ns)`
+(`sweeper.client.raw`); JSON parsing, token counts and text come after the run
+(`complete_pending`) or per request (`complete`). The progress bar lives in a thread; the
+garbage collector is frozen and paused for the run.
 """
 
 from __future__ import annotations
@@ -19,16 +21,11 @@ import aiohttp
 import numpy as np
 
 from sweeper.client.arrival import ArrivalClock
-from sweeper.client.backends import Backend, StreamState, get_backend
-from sweeper.client.backends.base import finish
+from sweeper.client.backends import Backend, get_backend
 from sweeper.client.config import LoadConfig
-from sweeper.client.failures import (
-    EVENT_FAULTS,
-    NO_ANSWER,
-    REQUEST_FAILURES,
-    BadEvent,
-    failure_text,
-)
+from sweeper.client.failures import NO_ANSWER, REQUEST_FAILURES, failure_text
+from sweeper.client.raw import RawResponse, complete_record
+from sweeper.client.reader import MAYBE_ERROR, error_among, hookable, read_in_callbacks
 from sweeper.client.schedules import SendSchedule
 from sweeper.client.session import auth_headers, watch_loop
 from sweeper.client.sse import EventTooLarge, JsonLinesParser, SseParser
@@ -38,6 +35,9 @@ _now = time.monotonic_ns
 
 # how much of a non-200 answer's body goes into the record
 ERROR_DETAIL_BYTES = 300
+# unparsed response bytes of finished requests kept before they are parsed during the run (a
+# long run must not grow without bound; below this, parsing waits for the run's end)
+RAW_BUDGET_BYTES = 256 << 20
 
 
 class Sender:
@@ -68,6 +68,9 @@ class Sender:
         self.not_sent = 0
         # the scheduler's sleep until the next send time, woken early by a stop
         self._wake: asyncio.Future[None] | None = None
+        # request id -> (record, raw response) of ended requests not parsed yet
+        self.pending: dict[str, tuple[RequestRecord, RawResponse]] = {}
+        self._pending_bytes = 0
 
     def new_record(self, index: int, spec_index: int, tag: str = "") -> RequestRecord:
         spec = self.specs[spec_index]
@@ -80,7 +83,8 @@ class Sender:
         )
 
     async def send(self, rec: RequestRecord, spec_index: int) -> None:
-        st = StreamState()
+        """Send one request and read its answer; the record is completed later (`complete`)."""
+        raw = RawResponse()
         headers = {**self.headers, "x-request-id": rec.request_id}
         body = self.bodies[spec_index]
         assert self.session is not None
@@ -102,12 +106,12 @@ class Sender:
                     rec.error = f"http_{resp.status}: {' '.join(detail.split())}"
                 elif not self.stream:
                     payload = await read_body(resp, self.load.max_event_bytes)
-                    try:
-                        self.backend.on_response(payload, _now(), rec, st)
-                    except EVENT_FAULTS as exc:
-                        raise BadEvent(exc, payload) from None
+                    raw.payloads.append(payload)
+                    raw.stamps.append(_now())
+                    raw.nbytes = len(payload)
+                    raw.whole = True
                 else:
-                    await self._read_stream(resp, rec, st)
+                    await self._read_stream(resp, raw)
         except REQUEST_FAILURES as exc:
             load = self.load
             rec.error = failure_text(exc, load.request_timeout_s, load.idle_timeout_s)
@@ -117,31 +121,35 @@ class Sender:
             rec.error = rec.error or "cancelled: " + (self.cancel_reason or "the run was stopped")
             raise
         finally:
-            self._close_record(rec, st)
+            self._close_record(rec, raw)
 
-    async def _read_stream(
-        self, resp: aiohttp.ClientResponse, rec: RequestRecord, st: StreamState
-    ) -> None:
-        """The hot path: each event gets the arrival time of the read that completed it.
-        An event the backend cannot read fails this request (`bad_event`), nothing else."""
-        backend = self.backend
+    async def _read_stream(self, resp: aiohttp.ClientResponse, raw: RawResponse) -> None:
+        """The hot path: bytes in, `(payload, arrival of the read that completed it)` out,
+        inside the connection's `data_received` where aiohttp allows it
+        (`sweeper.client.reader`), else chunk by chunk here. Nothing is parsed but an event
+        that may be the server's error (a bytes search): if the backend would fail on it,
+        reading stops there, as it did when every event was parsed on arrival."""
         sse = "event-stream" in resp.headers.get("Content-Type", "event-stream")
         limit = self.load.max_event_bytes
         parser = SseParser(limit) if sse else JsonLinesParser(limit)
+        proto = hookable(resp)
+        if proto is not None:
+            await read_in_callbacks(resp, proto, parser, raw, self.backend)
+            return
         clock = ArrivalClock(resp)
-        event = b""
-        try:  # free unless something is raised (zero-cost exceptions)
-            async for chunk in resp.content.iter_any():
-                now = _now()
-                for event, end in parser.feed(chunk):
-                    backend.on_event(event, clock.at(end, now), rec, st)
+        payloads, stamps = raw.payloads, raw.stamps
+        async for chunk in resp.content.iter_any():
             now = _now()
-            for event, end in parser.flush():
-                backend.on_event(event, clock.at(end, now), rec, st)
-        except aiohttp.ClientError:
-            raise  # some are ValueErrors too; failure_text names them
-        except EVENT_FAULTS as exc:
-            raise BadEvent(exc, event) from None
+            raw.nbytes += len(chunk)
+            events, ends = parser.feed_split(chunk)
+            payloads += events
+            stamps += clock.stamps(ends, now)
+            if MAYBE_ERROR in chunk and error_among(self.backend, events, raw):
+                return
+        now = _now()
+        for event, end in parser.flush():
+            payloads.append(event)
+            stamps.append(clock.at(end, now))
 
     def _no_answer(self, error: str) -> None:
         """One more request without an answer; a run of load.max_connect_failures stops the load."""
@@ -170,19 +178,36 @@ class Sender:
             timer.cancel()
             self._wake = None
 
-    def _close_record(self, rec: RequestRecord, st: StreamState) -> None:
-        """Fill what the request left unset and count it as done (it may have failed anywhere)."""
+    def _close_record(self, rec: RequestRecord, raw: RawResponse) -> None:
+        """Fill what the request left unset, keep its raw response for `complete` and count it
+        as done (it may have failed anywhere)."""
         if not rec.t_send_ns:  # nothing was written (no connection)
             rec.t_send_ns = rec.t_post_ns
         if not rec.t_end_ns:
             rec.t_end_ns = _now()
-        finish(rec, st)
-        if rec.error:
-            rec.success = False
+        self.pending[rec.request_id] = (rec, raw)
+        self._pending_bytes += raw.nbytes
+        if self._pending_bytes > RAW_BUDGET_BYTES:
+            self.complete_pending()
         self.done += 1
         if self.shared_done is not None:
             counters, slot = self.shared_done
             counters[slot] += 1
+
+    def complete(self, rec: RequestRecord) -> None:
+        """Parse one ended request's response into its record now (a caller that needs its
+        text or length before it goes on); a record completed already is left as it is."""
+        entry = self.pending.pop(rec.request_id, None)
+        if entry is not None:
+            self._pending_bytes -= entry[1].nbytes
+            complete_record(self.backend, rec, entry[1])
+
+    def complete_pending(self) -> None:
+        """Parse every ended request not parsed yet (after the run: no request in flight)."""
+        pending, self.pending, self._pending_bytes = self.pending, {}, 0
+        backend = self.backend
+        for rec, raw in pending.values():
+            complete_record(backend, rec, raw)
 
     async def prewarm(self, connections: int) -> None:
         """Open `connections` pooled connections before the clock starts."""
@@ -280,7 +305,7 @@ async def run_measured_phase(
     measured so far is kept."""
     lags: list[float] = []
     stop = asyncio.Event()
-    watcher = asyncio.create_task(watch_loop(lags, stop))
+    watcher = asyncio.create_task(watch_loop(lags, stop, sender.load.loop_lag_period_ms))
     cpu0 = time.process_time_ns()
     loop = asyncio.get_running_loop()
     when = None if stop_at is None else loop.time() + (stop_at.t_ns - _now()) / 1e9

@@ -23,15 +23,16 @@ from sweeper.records import RequestRecord
 _now = time.monotonic_ns
 
 
-LAG_PERIOD_NS = 5_000_000
-
-
-async def watch_loop(lags: list[float], stop: asyncio.Event) -> None:
-    """Sample the event loop's delay: how late a 5 ms sleep wakes up."""
+async def watch_loop(lags: list[float], stop: asyncio.Event, period_ms: float) -> None:
+    """Sample the event loop's delay: how late a sleep of `period_ms` wakes up (0: no sampler;
+    each tick is a wake-up of the loop, which an idle client would otherwise not have)."""
+    if period_ms <= 0:
+        return
+    period_ns = int(period_ms * 1e6)
     while not stop.is_set():
         t = _now()
-        await asyncio.sleep(LAG_PERIOD_NS / 1e9)
-        lags.append(max(_now() - t - LAG_PERIOD_NS, 0) / 1e6)
+        await asyncio.sleep(period_ns / 1e9)
+        lags.append(max(_now() - t - period_ns, 0) / 1e6)
 
 
 def auth_headers(load: LoadConfig) -> dict[str, str]:

@@ -210,6 +210,8 @@ class SessionDriver:
             rec.t_dispatch_ns = _now()
             if not self.sender.stop_reason:
                 await self.sender.send(rec, slot)
+                # the next turn's history needs this answer now, not after the run
+                self.sender.complete(rec)
         finally:
             self.sender.bodies[slot] = b""  # sent: its bytes are not needed any more
             if self.slots is not None:
@@ -321,7 +323,7 @@ async def run_sessions(
         stop = asyncio.Event()
         sender.done = 0
         with paused_gc(), Progress(None, lambda: sender.done, load.progress, desc="turns"):
-            watcher = asyncio.create_task(watch_loop(lags, stop))
+            watcher = asyncio.create_task(watch_loop(lags, stop, load.loop_lag_period_ms))
             cpu0 = time.process_time_ns()
             t_start = _now()
             if load.duration_s is not None:
@@ -339,6 +341,7 @@ async def run_sessions(
             await watcher
         after = await prefix_counters(http, base_url)
     records = driver.records
+    sender.complete_pending()  # turns cut short in flight (each ended turn is parsed already)
     if sender.stop_reason:
         sender.not_sent += drop_unsent(records)
     run = SessionRun(

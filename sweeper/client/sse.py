@@ -13,6 +13,7 @@ buffer never holds more than that plus one chunk).
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 
 from sweeper.client.backends.base import StreamError
 
@@ -40,6 +41,42 @@ class SseParser:
         # stream offset of the first byte of _buf
         self._base = 0
         self._limit = max_event_bytes
+
+    def feed_split(self, data: bytes) -> tuple[list[bytes], list[int]]:
+        """`feed` as two lists (payloads, stream offsets past each event): the reader's form.
+
+        The common chunk — whole `data: <one line>` events ending at the chunk's end, LF only,
+        nothing pending — is split by C-level scans alone (the counts prove that every event
+        is one `data: ` line); anything else goes through `feed`."""
+        if (
+            not self._buf
+            and data.startswith(b"data: ")
+            and data.find(b"\n") == len(data) - 2
+            and data.endswith(b"\n\n")
+            and b"\r" not in data
+            and len(data) <= self._limit
+        ):  # one whole one-line event: what a server writes per token, one HTTP chunk each
+            self._base += len(data)
+            return [data[6:-2]], [self._base]
+        n = data.count(b"\n\n")
+        if (
+            n
+            and not self._buf
+            and data.endswith(b"\n\n")
+            and len(data) <= self._limit
+            and data.count(b"\n") == 2 * n
+            and b"\r" not in data
+            and data.startswith(b"data: ")
+            and data.count(b"\n\ndata: ") == n - 1
+        ):
+            parts = data.split(b"\n\n")
+            parts.pop()  # what follows the last boundary: nothing
+            base = self._base
+            self._base = base + len(data)
+            ends = [base + end + 2 * i for i, end in enumerate(accumulate(map(len, parts)), 1)]
+            return [part[6:] for part in parts], ends
+        events = self.feed(data)
+        return [e[0] for e in events], [e[1] for e in events]
 
     def feed(self, data: bytes) -> list[tuple[bytes, int]]:
         """(`data` payload, stream offset past the event) of every event `data` completes."""
@@ -120,6 +157,10 @@ class JsonLinesParser:
         self._buf = bytearray()
         self._base = 0
         self._limit = max_event_bytes
+
+    def feed_split(self, data: bytes) -> tuple[list[bytes], list[int]]:
+        events = self.feed(data)
+        return [e[0] for e in events], [e[1] for e in events]
 
     def feed(self, data: bytes) -> list[tuple[bytes, int]]:
         out: list[tuple[bytes, int]] = []

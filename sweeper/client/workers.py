@@ -77,6 +77,7 @@ async def _child(
             t_end, cpu, lags = await run_measured_phase(
                 sender, records, spec_of, part, t0, workers, w
             )
+    sender.complete_pending()  # the session is closed: nothing is in flight any more
     conn.send((records, t_end, cpu, lags, sender.stop_reason, sender.not_sent))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ class MetricsScraper:
         self.prefixes = prefixes
         self.timeout_s = timeout_s
         self.keep_buckets = keep_buckets
+        self._wanted = wanted_lines(prefixes, keep_buckets)
         self.stats = ScrapeStats()
         self._scrapes: list[_Scrape] = []
         self._stop = threading.Event()
@@ -122,20 +124,19 @@ class MetricsScraper:
     def _keep(self, body: str) -> str:
         """The lines worth parsing later: TYPE lines and samples of the wanted prefixes, less
         `_created` timestamps and (unless `keep_buckets`) histogram buckets, which would
-        triple the parsing time at `stop()`."""
-        keep = []
-        for line in body.splitlines():
-            if line.startswith("#"):
-                if line.startswith("# TYPE ") and line[7:].startswith(self.prefixes):
-                    keep.append(line)
-                continue
-            if not line.startswith(self.prefixes):
-                continue
-            name = line.split("{", 1)[0].split(" ", 1)[0]
-            if name.endswith("_created") or (not self.keep_buckets and name.endswith("_bucket")):
-                continue
-            keep.append(line)
-        return "\n".join(keep) + "\n"
+        triple the parsing time at `stop()`. One regex scan (C), not a loop over lines: the
+        scraper thread holds the GIL the client's loop needs for as short as it can."""
+        return "\n".join(self._wanted.findall(body)) + "\n"
+
+
+def wanted_lines(prefixes: tuple[str, ...], keep_buckets: bool) -> re.Pattern[str]:
+    """`# TYPE` lines of the prefixes' metrics and their samples, less `_created` (and, unless
+    `keep_buckets`, `_bucket`) series."""
+    alt = "|".join(re.escape(p) for p in prefixes)
+    skip = "(?<!_created)" + ("" if keep_buckets else "(?<!_bucket)")
+    return re.compile(
+        rf"^# TYPE (?:{alt})[^\n]*|^(?:{alt})[A-Za-z0-9_:]*{skip}(?=[{{ ])[^\n]*", re.M
+    )
 
 
 def parse(text: str, t_ns: int) -> list[tuple[int, str, str, float]]:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sweeper.tracking.mlflow_client import TrackingError, configure_http, is_locked, retry_locked
+from sweeper.tracking.mlflow_client import TrackingError, is_locked, retry_locked, shared_client
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -91,10 +91,7 @@ class History:
         self._looked_up = True
         if not (self.tracking.enabled and self.store_exists()):
             return None
-        from mlflow.tracking import MlflowClient
-
-        configure_http(self.tracking.timeout_s)
-        self._client = MlflowClient(tracking_uri=self.tracking.uri)
+        self._client = shared_client(self.tracking.uri, self.tracking.timeout_s)
         client = self._client
         exp = self._call(
             "find experiment", lambda: client.get_experiment_by_name(self.tracking.experiment)

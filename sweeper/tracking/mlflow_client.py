@@ -66,6 +66,17 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
         yield items[i : i + size]
 
 
+def _batches(params: list[Any], metrics: list[Any]) -> Iterator[tuple[list[Any], list[Any]]]:
+    """(params, metrics) per log_batch call: at most BATCH_PARAMS params and BATCH_ENTITIES
+    entities a call, as few calls as that allows."""
+    p = m = 0
+    while p < len(params) or m < len(metrics):
+        batch_params = params[p : p + BATCH_PARAMS]
+        batch_metrics = metrics[m : m + BATCH_ENTITIES - len(batch_params)]
+        p, m = p + len(batch_params), m + len(batch_metrics)
+        yield batch_params, batch_metrics
+
+
 def is_locked(exc: BaseException) -> bool:
     """SQLite's "database is locked" (parallel jobs writing one SQLite store)."""
     return "database is locked" in str(exc) or "database table is locked" in str(exc)
@@ -152,22 +163,41 @@ def experiment_url(tracking_uri: str, experiment_id: str) -> str:
     return f"mlflow ui --backend-store-uri {tracking_uri}, then http://127.0.0.1:5000/{route}"
 
 
+# one MlflowClient per tracking URI for the whole process: a client for a SQLite store opens an
+# engine and checks the schema (a good part of a second), which every job would repeat
+_CLIENTS: dict[str, Any] = {}
+# (tracking URI, experiment name) -> experiment id, found or created once per process
+_EXPERIMENTS: dict[tuple[str, str], str] = {}
+
+# what one MLflow log_batch call takes at most
+BATCH_PARAMS = 100
+BATCH_ENTITIES = 1000
+
+
+def shared_client(uri: str, timeout_s: float) -> MlflowClient:
+    """The process's MlflowClient for `uri` (made on first use)."""
+    client = _CLIENTS.get(uri)
+    if client is None:
+        configure_http(timeout_s)
+        from mlflow.tracking import MlflowClient
+
+        client = _CLIENTS[uri] = MlflowClient(tracking_uri=uri)
+    return client
+
+
 class Tracker:
     def __init__(self, cfg: TrackingConfig) -> None:
         self.cfg = cfg
         self._client: MlflowClient | None = None
-        self._experiment_id: str | None = None
+        self._experiment_id: str | None = _EXPERIMENTS.get((cfg.uri, cfg.experiment))
 
     def _mlflow(self) -> MlflowClient:
         if self._client is None:
-            configure_http(self.cfg.timeout_s)
             if self.cfg.uri.startswith("sqlite:///"):
                 Path(self.cfg.uri.removeprefix("sqlite:///")).parent.mkdir(
                     parents=True, exist_ok=True
                 )
-            from mlflow.tracking import MlflowClient
-
-            self._client = _RetryingClient(MlflowClient(tracking_uri=self.cfg.uri))  # type: ignore[assignment]
+            self._client = _RetryingClient(shared_client(self.cfg.uri, self.cfg.timeout_s))  # type: ignore[assignment]
         return self._client  # type: ignore[return-value]
 
     def experiment_id(self) -> str:
@@ -188,6 +218,7 @@ class Tracker:
                 client.set_experiment_tag(
                     self._experiment_id, EXPERIMENT_KIND, CUSTOM_MODEL_DEVELOPMENT
                 )
+            _EXPERIMENTS[(self.cfg.uri, self.cfg.experiment)] = self._experiment_id
         return self._experiment_id
 
     def _guard(self, what: str) -> _Guard:
@@ -226,12 +257,11 @@ class Tracker:
             client = self._mlflow()
             now = int(time.time() * 1000)
             plist = [Param(k[:250], str(v)[:PARAM_VALUE_MAX]) for k, v in params.items()]
-            for chunk in _chunks(plist, 100):
-                client.log_batch(run_id, params=chunk)
             mlist = [Metric(metric_key(k), v, now, 0) for k, v in metrics.items()]
             mlist += [Metric(metric_key(p.key), p.value, now, p.step) for p in series]
-            for chunk in _chunks(mlist, 1000):
-                client.log_batch(run_id, metrics=chunk)
+            # params and metrics share calls: a job's few hundred of each go in one or two
+            for batch_params, batch_metrics in _batches(plist, mlist):
+                client.log_batch(run_id, params=batch_params, metrics=batch_metrics)
 
     def log_artifacts(
         self, run_id: str, directory: Path, exclude: frozenset[str] = frozenset()
@@ -239,6 +269,9 @@ class Tracker:
         """The files of `directory`, less the top-level entries named in `exclude`."""
         with self._guard("log artifacts"):
             client = self._mlflow()
+            if not any((directory / name).exists() for name in exclude):
+                client.log_artifacts(run_id, str(directory))  # the whole folder in one call
+                return
             for entry in sorted(directory.iterdir()):
                 if entry.name in exclude:
                     continue

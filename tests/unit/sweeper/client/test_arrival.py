@@ -143,3 +143,15 @@ def test_a_busy_client_loop_does_not_delay_token_times(monkeypatch: pytest.Monke
     assert 0 <= rec.chunk_times_ns[1] - second < 5 * MS
     # TTFT starts when the request left, not when the HTTP call began
     assert rec.t_post_ns < rec.t_send_ns < first
+
+
+def test_stamps_is_at_of_each_end() -> None:
+    class Response:
+        content = object()
+        connection = None
+
+    rx = [(100, 10), (200, 25), (300, 40)]
+    for ends in ([3, 7, 10], [3, 12, 25], [26, 40], [41, 50], [10, 26, 41]):
+        one, many = ArrivalClock(Response()), ArrivalClock(Response())  # type: ignore[arg-type]
+        one._rx = many._rx = rx
+        assert many.stamps(ends, 999) == [one.at(end, 999) for end in ends], ends

@@ -285,7 +285,8 @@ def test_run_reports_client_cost_and_loop_lag() -> None:
     from sweeper.metrics import summarize
     from sweeper.schema import SloConfig
 
-    result, _ = run(FakeBehaviour(ttft_s=0.03), specs(4, out=3), concurrency=2)
+    result, _ = run(FakeBehaviour(ttft_s=0.03), specs(4, out=3), concurrency=2,
+                    loop_lag_period_ms=5)  # fmt: skip
     assert result.client_cpu_ns > 0 and len(result.loop_lag_ms) >= 3
     extra = summarize(result, SloConfig(), [99])["sweeper"]
     assert extra["client_cpu_s"] > 0 and extra["client_cpu_us_per_output_token"] > 0

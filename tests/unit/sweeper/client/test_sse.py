@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pytest
+
 from sweeper.client.sse import JsonLinesParser, SseParser
 
 
@@ -43,3 +45,25 @@ def test_json_lines() -> None:
     assert p.feed(b":2}\n\n") == [(b'{"b":2}', 16)]
     assert p.feed(b'{"c":3}') == []
     assert p.flush() == [(b'{"c":3}', 24)]
+
+
+@pytest.mark.parametrize(
+    "stream",
+    [
+        b'data: {"a": 1}\n\ndata: {"b": 2}\n\ndata: [DONE]\n\n',  # the common chunk: split in C
+        b"data: x\n\n: keep-alive\n\ndata: y\n\n",  # a comment: the general path
+        b"data: a\ndata: b\n\ndata: c\r\n\r\n",  # multi-line, CRLF
+        b"data: one\n\ndata: two",  # ends mid-event
+        b"event: ping\n\ndata: z\n\n",
+        b'data: {"t": "data: inside"}\n\ndata: q\n\n',
+    ],
+)
+def test_feed_split_is_feed_as_two_lists(stream: bytes) -> None:
+    for cut in range(len(stream) + 1):
+        one, two = SseParser(), SseParser()
+        expected = one.feed(stream[:cut]) + one.feed(stream[cut:]) + one.flush()
+        payloads, ends = two.feed_split(stream[:cut])
+        more, more_ends = two.feed_split(stream[cut:])
+        flushed = two.flush()
+        got = list(zip(payloads + more, ends + more_ends, strict=True)) + flushed
+        assert got == expected, cut

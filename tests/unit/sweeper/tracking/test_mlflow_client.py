@@ -86,3 +86,15 @@ def test_a_tracking_server_on_this_host_is_reached_without_the_proxy(
     assert urllib.request.proxy_bypass_environment("127.0.0.1")
     assert urllib.request.proxy_bypass_environment("localhost")
     assert not urllib.request.proxy_bypass_environment("mlflow.example.com")
+
+
+def test_params_and_metrics_share_log_batch_calls_within_mlflow_limits() -> None:
+    from sweeper.tracking.mlflow_client import BATCH_ENTITIES, BATCH_PARAMS, _batches
+
+    for n_params, n_metrics in ((0, 0), (3, 5), (100, 900), (250, 40), (10, 2500)):
+        params, metrics = list(range(n_params)), list(range(n_metrics))
+        calls = list(_batches(params, metrics))
+        assert [p for c in calls for p in c[0]] == params
+        assert [m for c in calls for m in c[1]] == metrics
+        assert all(len(p) <= BATCH_PARAMS and len(p) + len(m) <= BATCH_ENTITIES for p, m in calls)
+        assert len(calls) == max(-(-n_params // 100), -(-(n_params + n_metrics) // 1000))

@@ -1,0 +1,48 @@
+"""`python -m sweeper.bench --quick` runs end to end (so the bench cannot rot): every figure the
+README quotes is in its JSON, a finite number, and its table prints each beside its target. No
+figure's size is asserted: on a shared CI machine they are noise."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+from sweeper.bench.clients import vllm_available
+from tests.helpers.processes import run_captured
+
+# figures of sweeper itself (always there) and those measured beside `vllm bench serve`
+OURS = [
+    "a_cpu_us_per_token", "a_cpu_us_per_token_to_exit", "a_ttft_err_p50_ms", "a_ttft_err_p99_ms",
+    "b_cpu_us_per_token", "b_cpu_us_per_token_to_exit", "b_ttft_err_p50_ms", "b_ttft_err_p99_ms",
+    "idle_core_pct", "help_s", "cfg_job_s", "plan_s", "orchestration_s_per_job",
+    "sync_job_dirs_s", "load_report_s", "fidelity_c1_ttft_p99_ms", "fidelity_c64_ttft_p99_ms",
+    "fidelity_c256_ttft_p99_ms", "rate_50_error_pct", "rate_200_error_pct",
+    "sim_lateness_p99_ms",
+]  # fmt: skip
+BESIDE_VLLM = [
+    "a_cpu_vs_vllm", "a_vllm_cpu_us_per_token", "a_vllm_cpu_us_per_token_to_exit",
+    "a_vllm_ttft_err_p99_ms", "b_vllm_cpu_us_per_token", "b_vllm_cpu_us_per_token_to_exit",
+    "b_vllm_ttft_err_p99_ms", "idle_vllm_core_pct", "crosscheck_ttft_gap_ms",
+    "crosscheck_throughput_ratio",
+]  # fmt: skip
+
+
+def test_quick_bench_writes_every_figure_and_prints_the_table(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    done = run_captured([sys.executable, "-m", "sweeper.bench", "--quick", "--json", str(out)],
+                        timeout=900, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    figures = json.loads(out.read_text())["figures"]
+    expected = OURS + (BESIDE_VLLM if vllm_available() else [])
+    for key in expected:
+        assert key in figures, key
+        assert math.isfinite(figures[key]["value"]), (key, figures[key])
+        assert figures[key]["verdict"] in ("met", "missed", "—")
+        assert figures[key]["label"] in done.stdout, key
+    assert done.stdout.startswith("sweeper bench (quick;")
+    targets = [f for f in figures.values() if f["target"] is not None]
+    assert targets and all(f["verdict"] in ("met", "missed") for f in targets)
