@@ -46,6 +46,10 @@ PLAN_COMMENT = re.compile(r"(\d+) jobs?, (\d+) (?:server )?starts?")
 # backticked spans that look like overrides but are no example to compose
 NOT_OVERRIDES = {
     "sweeper.kind=sweep": "an MLflow tag of the sweep run",
+    "sweeper.status=SKIPPED": "an MLflow tag of a skipped job's run",
+    "sweeper.saturated=true": "an MLflow tag of a saturated job's run",
+    "sweeper.baseline=main": "an MLflow tag of a baseline sweep run",
+    "mlflow.experimentKind=custom_model_development": "an MLflow experiment tag",
     "key=value": "the override syntax",
     "-m key=a,b,c": "the sweep syntax",
 }
