@@ -20,12 +20,7 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra.types import HydraContext
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 
-from sweeper.job.context import JobContext, learn_secrets
 from sweeper.job.jobdir import RESULT
-from sweeper.job.outcome import Outcome
-from sweeper.job.run import finish
-from sweeper.runtime import process_runtime
-from sweeper.schema import RunSpec
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +79,14 @@ def record_failed(
     cfg: DictConfig, job_dir: Path, overrides: Sequence[str], job_num: int, reason: str
 ) -> dict[str, Any]:
     """result.json and a FAILED MLflow child run for the job, as `sweeper.job.run` writes them."""
+    # imported here, not at the top: Hydra's plugin discovery imports this module for every
+    # command, `--help` included, and these bring in MLflow and the server pool
+    from sweeper.job.context import JobContext, learn_secrets
+    from sweeper.job.outcome import Outcome
+    from sweeper.job.run import finish
+    from sweeper.runtime import process_runtime
+    from sweeper.schema import RunSpec
+
     log.warning("job %d lost: %s", job_num, reason)
     previous = HydraConfig.instance().cfg
     HydraConfig.instance().set_config(cfg)  # ${hydra:...} in the job's config resolves to it

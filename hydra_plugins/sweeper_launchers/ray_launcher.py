@@ -29,7 +29,6 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
 from hydra_plugins.sweeper_launchers._lost import lost_job
-from sweeper.tracking.sweep_run import RUN_ID_ENV
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +111,9 @@ class RayLauncher(Launcher):
         """ray.init for this sweep; True when this call started Ray (and so ends it)."""
         if ray.is_initialized():
             return False
+        # here, not at the top: Hydra's plugin discovery imports this module for every command
+        from sweeper.tracking.sweep_run import RUN_ID_ENV
+
         env = {**self.env_vars}
         if os.environ.get(RUN_ID_ENV):
             env[RUN_ID_ENV] = os.environ[RUN_ID_ENV]

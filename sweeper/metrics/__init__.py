@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from sweeper.metrics.series import per_second
 from sweeper.metrics.summary import summarize
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from sweeper.client.benchmark_run import BenchmarkRun
 
 

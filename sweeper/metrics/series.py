@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sweeper.records import RequestRecord
+
+if TYPE_CHECKING:  # pandas is imported where a frame is built: `--help` never needs it
+    import pandas as pd
 
 
 def token_arrivals(records: list[RequestRecord]) -> tuple[np.ndarray, np.ndarray]:
@@ -69,6 +72,8 @@ def per_second(records: list[RequestRecord], t0_ns: int, t1_ns: int) -> pd.DataF
         busy[first] += (first + 1) * ns - start
         busy[first + 1 : last] += ns
         busy[last] += end - last * ns
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "step": np.arange(seconds),
