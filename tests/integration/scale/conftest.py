@@ -5,6 +5,7 @@ stopped, then checked gone)."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -57,11 +58,20 @@ def slurm_cluster() -> Iterator[str]:
 
 
 @pytest.fixture
-def ray_cluster() -> Iterator[str]:
+def ray_cluster(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A local Ray cluster in processes of its own (`ray start --head`, lean: 2 CPUs, no
     dashboard, a small object store), as a real cluster's head; yields its address. `ray stop`
-    at the end, then no raylet or GCS may be left."""
+    at the end, then no raylet or GCS may be left.
+
+    Token authentication as on a real cluster, with a token of this test's own in the
+    environment (the cluster and the sweep both inherit it): Ray otherwise takes the token
+    from ~/.ray/auth_token, which a local `ray.init()` run before may have written, and the
+    head and its clients would not agree on whether one is needed."""
     from launchers.process import free_port
+
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    monkeypatch.setenv("RAY_AUTH_TOKEN", secrets.token_hex(32))
+    monkeypatch.delenv("RAY_AUTH_TOKEN_PATH", raising=False)
 
     if shutil.which("ray") is None:
         pytest.fail("no `ray` command: pip install -e '.[ray]'")
