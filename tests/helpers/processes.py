@@ -5,11 +5,13 @@ whole group always reaped (SIGTERM, a grace period, SIGKILL), then checked to be
         child.proc.send_signal(signal.SIGINT)
         out, _ = child.proc.communicate(timeout=30)
 
-A child gets SIGINT's default disposition back before exec: a shell starts a background job
-with SIGINT ignored, an ignored signal stays ignored across exec, and Python installs its
-KeyboardInterrupt handler only when SIGINT is not ignored at start-up. Without this, a test run
-from such a shell sends SIGINT to a `python -m sweeper` that never sees it. The child runs in a
-new session, so no terminal's Ctrl-C reaches it: SIGINT comes from the test alone.
+A child gets the default dispositions of SIGINT, SIGTERM and SIGHUP back before exec: a shell
+starts a background job with SIGINT ignored, `nohup` starts its command with SIGHUP ignored, an
+ignored signal stays ignored across exec, and Python (and sweeper's `instruments.interrupts`,
+which keeps a signal its caller chose to ignore ignored) handles only the signals not ignored at
+start-up. Without this, a test run from such a shell sends a signal to a `python -m sweeper`
+that never sees it. The child runs in a new session, so no terminal's Ctrl-C or hang-up reaches
+it: its signals come from the test alone.
 """
 
 from __future__ import annotations
@@ -32,9 +34,14 @@ REPO = Path(__file__).resolve().parents[2]
 Stream = int | IO[Any] | None
 
 
-def _default_sigint() -> None:
+# the signals a test sends sweeper, which its caller's shell may have set to be ignored
+DEFAULT_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _default_signals() -> None:
     """Runs in the child between fork and exec (see module doc)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    for sig in DEFAULT_SIGNALS:
+        signal.signal(sig, signal.SIG_DFL)
 
 
 def group_members(pgid: int) -> list[psutil.Process]:
@@ -97,7 +104,7 @@ class Spawned:
                 stderr=self._log_file or stderr,
                 text=True,
                 start_new_session=True,
-                preexec_fn=_default_sigint,
+                preexec_fn=_default_signals,
             )
         except BaseException:
             self._close_log()

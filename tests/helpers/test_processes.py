@@ -1,4 +1,5 @@
-"""The test-process helper: SIGINT's default back in the child, the whole group reaped."""
+"""The test-process helper: default signal dispositions back in the child, the whole group
+reaped."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from tests.helpers.processes import Spawned, group_members, run_captured
 SHOW_SIGINT = "import signal; print(signal.getsignal(signal.SIGINT) is signal.default_int_handler)"
 # a shell whose background child stays in its group after the shell is gone
 ORPHAN_IN_GROUP = "sleep 600 & echo $!"
+SHOW_SIGHUP = "import signal; print(signal.getsignal(signal.SIGHUP) is signal.SIG_DFL)"
 IGNORES_SIGTERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); " + (
     "print('ready', flush=True); time.sleep(600)"
 )
@@ -39,6 +41,19 @@ def test_child_gets_python_sigint_handler_though_the_parent_ignores_sigint(
     plain = subprocess.run([sys.executable, "-c", SHOW_SIGINT], capture_output=True, text=True)
     assert plain.stdout.strip() == "False", "the inherited SIG_IGN this helper undoes"
     assert run_captured([sys.executable, "-c", SHOW_SIGINT], timeout=60).stdout.strip() == "True"
+
+
+def test_child_gets_sighup_back_though_the_parent_runs_under_nohup() -> None:
+    """`nohup` starts its command with SIGHUP ignored; sweeper keeps an ignored SIGHUP ignored,
+    so a test's SIGHUP would not reach it unless the helper restores the default."""
+    before = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        plain = subprocess.run([sys.executable, "-c", SHOW_SIGHUP], capture_output=True, text=True)
+        shown = run_captured([sys.executable, "-c", SHOW_SIGHUP], timeout=60).stdout.strip()
+    finally:
+        signal.signal(signal.SIGHUP, before)
+    assert plain.stdout.strip() == "False", "the inherited SIG_IGN this helper undoes"
+    assert shown == "True"
 
 
 def test_child_started_from_a_thread_gets_sigint_back(sigint_ignored: None) -> None:
