@@ -307,25 +307,17 @@ async def run_measured_phase(
     stop = asyncio.Event()
     watcher = asyncio.create_task(watch_loop(lags, stop, sender.load.loop_lag_period_ms))
     cpu0 = time.process_time_ns()
-    loop = asyncio.get_running_loop()
-    when = None if stop_at is None else loop.time() + (stop_at.t_ns - _now()) / 1e9
-    if stop_at is not None:
-        sender.cancel_reason = stop_at.reason
-    scope = asyncio.timeout_at(when)
-    try:
-        async with scope:
-            if schedule.closed_duration:
-                assert sender.load.duration_s is not None
-                await asyncio.sleep(max(t0 - _now(), 0) / 1e9)
-                deadline = t0 + int(sender.load.duration_s * 1e9)
-                await sender.run_closed_for(records, deadline, stride=stride, first=first)
-            else:
-                await sender.run_fixed(records, spec_of, schedule.offsets, t0)
-    except TimeoutError:
-        if stop_at is None or not scope.expired():
-            raise
-        sender.stop_reason = sender.stop_reason or stop_at.reason
-        await cancel_other_tasks(keep=watcher)
+
+    async def phase() -> None:
+        if schedule.closed_duration:
+            assert sender.load.duration_s is not None
+            await asyncio.sleep(max(t0 - _now(), 0) / 1e9)
+            deadline = t0 + int(sender.load.duration_s * 1e9)
+            await sender.run_closed_for(records, deadline, stride=stride, first=first)
+        else:
+            await sender.run_fixed(records, spec_of, schedule.offsets, t0)
+
+    await run_until_stop(phase(), sender, watcher, stop_at)
     t_end = _now()
     cpu = time.process_time_ns() - cpu0
     stop.set()
@@ -333,6 +325,26 @@ async def run_measured_phase(
     if sender.stop_reason:
         sender.not_sent += drop_unsent(records)
     return t_end, cpu, lags
+
+
+async def run_until_stop(
+    phase: Any, sender: Sender, watcher: asyncio.Task[None], stop_at: StopAt | None
+) -> None:
+    """Await the measured phase; at `stop_at` (the job deadline) cancel what is in flight, the
+    watcher excepted, and note the reason."""
+    loop = asyncio.get_running_loop()
+    when = None if stop_at is None else loop.time() + (stop_at.t_ns - _now()) / 1e9
+    if stop_at is not None:
+        sender.cancel_reason = stop_at.reason
+    scope = asyncio.timeout_at(when)
+    try:
+        async with scope:
+            await phase
+    except TimeoutError:
+        if stop_at is None or not scope.expired():
+            raise
+        sender.stop_reason = sender.stop_reason or stop_at.reason
+        await cancel_other_tasks(keep=watcher)
 
 
 async def cancel_other_tasks(keep: asyncio.Task[None]) -> None:

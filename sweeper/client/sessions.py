@@ -38,7 +38,7 @@ from sweeper.client.backends.openai import OpenAIChatBackend
 from sweeper.client.benchmark_run import BenchmarkRun
 from sweeper.client.config import LoadConfig
 from sweeper.client.progress import Progress
-from sweeper.client.sender import Sender, StopAt, cancel_other_tasks, drop_unsent
+from sweeper.client.sender import Sender, StopAt, drop_unsent, run_until_stop
 from sweeper.client.session import open_session, paused_gc, watch_loop
 from sweeper.client.session_arrivals import check_session_load, session_offsets
 from sweeper.records import RequestRecord, RequestSpec, SessionSpec, TurnSpec
@@ -334,7 +334,7 @@ async def run_sessions(
                 )
             else:
                 phase = driver.open_loop(measured, offsets, t_start)
-            await _bounded(phase, sender, watcher, stop_at)
+            await run_until_stop(phase, sender, watcher, stop_at)
             t_end = _now()
             cpu = time.process_time_ns() - cpu0
             stop.set()
@@ -361,22 +361,3 @@ async def run_sessions(
         run.prefix_cache_hits = after[0] - before[0]
         run.prefix_cache_queries = after[1] - before[1]
     return run
-
-
-async def _bounded(
-    phase: Any, sender: Sender, watcher: asyncio.Task[None], stop_at: StopAt | None
-) -> None:
-    """Run the measured phase; at `stop_at` cancel what is in flight (the job deadline)."""
-    loop = asyncio.get_running_loop()
-    when = None if stop_at is None else loop.time() + (stop_at.t_ns - _now()) / 1e9
-    if stop_at is not None:
-        sender.cancel_reason = stop_at.reason
-    scope = asyncio.timeout_at(when)
-    try:
-        async with scope:
-            await phase
-    except TimeoutError:
-        if stop_at is None or not scope.expired():
-            raise
-        sender.stop_reason = sender.stop_reason or stop_at.reason
-        await cancel_other_tasks(keep=watcher)
