@@ -65,10 +65,11 @@ def kill_job_process(task: str) -> None:
     raise AssertionError(f"no process of SLURM job {task}")
 
 
-def wait_for(path: Path, timeout_s: float = 120) -> None:
+def wait_for(path: Path, text: str = "", timeout_s: float = 120) -> None:
+    """Until `path` exists (and holds `text`)."""
     deadline = time.monotonic() + timeout_s
-    while not path.exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
+    while not (path.exists() and text in path.read_text(errors="replace")):
+        assert time.monotonic() < deadline, f"{path} never appeared (or never said {text!r})"
         time.sleep(0.2)
 
 
@@ -90,14 +91,16 @@ def test_slurm_grid_cancelled_jobs_recorded_and_resumed(tmp_path: Path, slurm_cl
         argv = first.args(*GRID, *slurm_args(slurm_cluster))
         with Spawned(argv, log=tmp_path / "first.log") as sweep:
             # job 1 mid-benchmark: SIGTERM, the job records itself KILLED
-            wait_for(first.sweep_dir / "1" / "cli.log")
+            # (its server up: a loaded machine can take seconds to compose, import and start it)
+            wait_for(first.sweep_dir / "1" / "cli.log", "server ready at")
             task1 = array_task(slurm_cluster, 1)
-            time.sleep(2.0)
+            time.sleep(1.0)
             subprocess.run(["scancel", task1], check=True)
             # job 2 mid-benchmark: SIGKILL, nothing of it records; the launcher does
-            wait_for(first.sweep_dir / "2" / "cli.log")
+            # (its server up: a loaded machine can take seconds to compose, import and start it)
+            wait_for(first.sweep_dir / "2" / "cli.log", "server ready at")
             task2 = array_task(slurm_cluster, 2)
-            time.sleep(2.0)
+            time.sleep(1.0)
             kill_job_process(task2)
             assert sweep.proc.wait(timeout=300) == 1, (tmp_path / "first.log").read_text()[-3000:]
         log = (tmp_path / "first.log").read_text()

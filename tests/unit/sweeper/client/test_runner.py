@@ -177,7 +177,9 @@ def test_duration_closed_loop_stops_starting_at_the_deadline() -> None:
     recs = result.records
     assert len(recs) >= 10
     assert [r.index for r in recs] == list(range(len(recs)))
-    assert all(r.t_send_ns < result.t_start_ns + 300_000_000 for r in recs)
+    # the loop decides at dispatch; the socket write follows (later on a loaded machine)
+    assert all(r.t_dispatch_ns < result.t_start_ns + 300_000_000 for r in recs)
+    assert all(r.t_send_ns >= r.t_dispatch_ns for r in recs)
 
 
 def test_non_streaming_response() -> None:
