@@ -25,6 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from instruments import interrupts
 from instruments.errors import ConfigError
+from sweeper import compose_cache
 from sweeper.help import is_help, render_help
 from sweeper.job.context import JobContext
 from sweeper.plugin_check import explain_unknown_plugin, missing_plugin
@@ -130,6 +131,7 @@ def main() -> None:
     from sweeper.runtime import process_runtime
 
     interrupts.install()
+    compose_cache.install()
     runtime = process_runtime()
     # Hydra then raises composition errors (bad key, type, option) to us instead of printing
     # them over several lines; we print one. A user who sets it gets the full trace.

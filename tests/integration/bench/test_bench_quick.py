@@ -18,6 +18,7 @@ OURS = [
     "a_cpu_us_per_token", "a_cpu_us_per_token_to_exit", "a_ttft_err_p50_ms", "a_ttft_err_p99_ms",
     "b_cpu_us_per_token", "b_cpu_us_per_token_to_exit", "b_ttft_err_p50_ms", "b_ttft_err_p99_ms",
     "idle_core_pct", "help_s", "cfg_job_s", "plan_s", "orchestration_s_per_job",
+    "orchestration_steady_s_per_job",
     "sync_job_dirs_s", "load_report_s", "fidelity_c1_ttft_p99_ms", "fidelity_c64_ttft_p99_ms",
     "fidelity_c256_ttft_p99_ms", "rate_50_error_pct", "rate_200_error_pct",
     "sim_lateness_p99_ms",

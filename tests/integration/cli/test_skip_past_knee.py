@@ -10,9 +10,10 @@ from mlflow.tracking import MlflowClient
 
 from tests.helpers.cli import Sweep
 
+# the knee's send span must hold >= 3 /metrics scrapes for its queue to count (0.5 s at 0.05 s)
 GRID = (
-    "-m", "concurrency=2,8,32", "server.max_num_seqs=2", "num_prompts=40",
-    "dataset.output_len=32", "server.profile=fast", "server.metrics_interval_s=0.1",
+    "-m", "concurrency=2,8,32", "server.max_num_seqs=2", "num_prompts=80",
+    "dataset.output_len=32", "server.profile=fast", "server.metrics_interval_s=0.05",
     "print_result=false", "report.enabled=false",
 )  # fmt: skip
 
@@ -24,7 +25,7 @@ def test_points_above_the_first_saturated_one_are_skipped(tmp_path: Path) -> Non
     low, knee, above = (r["sweeper"] for r in sweep.results())
     assert low["status"] == knee["status"] == "FINISHED"
     assert low["saturated"] is False, low["saturation_reason"]
-    assert knee["saturated"] is True and "queue" in knee["saturation_reason"]
+    assert knee["saturated"] is True and "queue" in knee["saturation_reason"], knee
     assert above["status"] == "SKIPPED"
     assert above["skipped_reason"].startswith("past the knee: job 1 (concurrency=8)")
     assert "[sweeper] job 2 skipped: past the knee" in proc.stdout

@@ -79,6 +79,9 @@ class ThreadServer:
                 conn, _ = self.listener.accept()
             except OSError:
                 return
+            # else Nagle holds an event written right after the headers until the client's
+            # delayed ACK (40 ms): it would reach the client late, and the truth be wrong
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:

@@ -1,0 +1,73 @@
+"""Compose each job's config once, not twice.
+
+Hydra's sweepers check a batch before launching it (`Sweeper.validate_batch_is_legal`: a bad
+point fails before the first server starts), which composes every job's config; the launcher
+then composes each again (`ConfigLoaderImpl.load_sweep_config`). A compose is 0.1-0.3 s (most
+of it OmegaConf copying), so a 5-point sweep spent a second of its start composing configs it
+threw away. Installed, the loader keeps what the check composed and hands each config to the
+next request for the same overrides, once: the launcher sets the job's number on the config it
+gets, so a config is never handed out twice. The check and the launch see the same master
+config and environment, so the reused config is the one the launcher would have composed.
+
+Bounded: a grid of thousands of points keeps only the first `MAX_KEPT` (the rest are composed
+again, as before). Not pickled with the loader (a cluster launcher ships the loader to its
+workers, which compose their own job).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra.plugins.sweeper import Sweeper
+from omegaconf import DictConfig
+
+MAX_KEPT = 64
+_KEPT = "_sweeper_composed"
+_original = ConfigLoaderImpl.load_sweep_config
+Key = tuple[int, tuple[str, ...]]
+
+
+def _kept(loader: ConfigLoaderImpl) -> OrderedDict[Key, DictConfig]:
+    kept = loader.__dict__.get(_KEPT)
+    if kept is None:
+        kept = loader.__dict__[_KEPT] = OrderedDict()
+    return kept
+
+
+def _validate_batch_is_legal(self: Sweeper, batch: Sequence[Sequence[str]]) -> None:
+    """Hydra's check (every job of the batch composes), keeping the first MAX_KEPT configs."""
+    context = getattr(self, "hydra_context", None)
+    # (Hydra's check takes the loader from a sweeper's context, or its own from before it)
+    loader = context.config_loader if context is not None else vars(self)["config_loader"]
+    master = getattr(self, "config", None)
+    assert master is not None
+    kept = _kept(loader) if isinstance(loader, ConfigLoaderImpl) else None
+    for overrides in batch:
+        config = loader.load_sweep_config(master_config=master, sweep_overrides=list(overrides))
+        if kept is not None and len(kept) < MAX_KEPT:
+            kept[(id(master), tuple(overrides))] = config
+
+
+def _load_sweep_config(
+    self: ConfigLoaderImpl, master_config: DictConfig, sweep_overrides: list[str]
+) -> DictConfig:
+    """A config the check kept for these overrides (handed out once), else a new compose."""
+    kept = self.__dict__.get(_KEPT)
+    if kept and (config := kept.pop((id(master_config), tuple(sweep_overrides)), None)) is not None:
+        return config
+    return _original(self, master_config, sweep_overrides)
+
+
+def _getstate(self: ConfigLoaderImpl) -> dict[str, Any]:
+    return {k: v for k, v in self.__dict__.items() if k != _KEPT}
+
+
+def install() -> None:
+    """Make this process's Hydra sweepers keep the configs they checked (idempotent)."""
+    Sweeper.validate_batch_is_legal = _validate_batch_is_legal  # type: ignore[method-assign]
+    ConfigLoaderImpl.load_sweep_config = _load_sweep_config  # type: ignore[method-assign]
+    if "__getstate__" not in ConfigLoaderImpl.__dict__:
+        ConfigLoaderImpl.__getstate__ = _getstate  # type: ignore[method-assign,assignment]
