@@ -19,6 +19,7 @@ chunk by chunk as before.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from typing import Any
@@ -109,7 +110,7 @@ async def read_in_callbacks(
             raw.stamps += clock.stamps(ends, _now())
             if MAYBE_ERROR in early and error_among(backend, events, raw):
                 return
-        await _wait_end(content, feed)
+        await _wait_end(content, feed, proto)
     except _Stop:
         return
     finally:
@@ -120,16 +121,51 @@ async def read_in_callbacks(
         raw.stamps.append(proto.last_arrival_ns or _now())
 
 
-async def _wait_end(content: Any, feed: _Feed) -> None:
+async def _wait_end(content: Any, feed: _Feed, proto: Any) -> None:
     """Until the body has ended (or failed: its exception is raised)."""
     if content.exception() is None and not content.is_eof() and not feed.done:
+        # the idle timeout (aiohttp's read timeout) is checked here, not by aiohttp: it would
+        # cancel and re-arm a timer on every read (7 % of the loop's time at one token a read)
+        idle_s = proto.read_timeout
+        if idle_s:
+            proto.read_timeout = None
+            proto.start_timeout()  # drops the armed timer (set again for the next response)
         # aiohttp's total timeout cancels a task inside the reader's timer context
         timer = getattr(content, "_timer", None)
         with timer if timer is not None else contextlib.nullcontext():
-            await content.wait_eof()
+            if idle_s:
+                await _wait_eof_or_silence(content, proto, idle_s)
+            else:
+                await content.wait_eof()
     exc = content.exception()
     if exc is not None:
         raise exc
+
+
+async def _wait_eof_or_silence(content: Any, proto: Any, idle_s: float) -> None:
+    """Until the body ends, or `idle_s` pass with no byte read (the last read's stamp): then
+    aiohttp's own read-timeout error, on the connection (not reused) and the body. One timer
+    per `idle_s` of the response, not one per read."""
+    eof = asyncio.ensure_future(content.wait_eof())
+    try:
+        while not eof.done():
+            silent_s = (_now() - proto.last_arrival_ns) / 1e9
+            if silent_s >= idle_s:
+                exc = aiohttp.SocketTimeoutError("Timeout on reading data from socket")
+                proto.set_exception(exc)
+                content.set_exception(exc)
+                return
+            await asyncio.wait((eof,), timeout=idle_s - silent_s)
+    finally:
+        if not eof.done():
+            eof.cancel()
+        eof.add_done_callback(_retrieved)
+
+
+def _retrieved(task: asyncio.Future[None]) -> None:
+    """The wait's outcome is the body's state, read by the caller: the task's is dropped."""
+    if not task.cancelled():
+        task.exception()
 
 
 def error_among(backend: Backend, events: list[bytes], raw: RawResponse) -> bool:

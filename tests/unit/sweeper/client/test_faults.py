@@ -84,6 +84,16 @@ def test_idle_timeout_is_its_own_reason() -> None:
     assert reasons(result) == {"idle_timeout": 2}
 
 
+def test_bytes_keep_a_stream_from_the_idle_timeout() -> None:
+    """A heartbeat every 0.5 s is not silence for idle_timeout_s=0.8 (the reader checks the
+    last read's stamp, not a timer re-armed per read): the request timeout ends them; good
+    streams on the same connections are unaffected."""
+    result, _ = run(("heartbeat", "good"), 4, concurrency=2, request_timeout_s=2.0,
+                    idle_timeout_s=0.8)  # fmt: skip
+    assert reasons(result) == {"timeout": 2}
+    assert sum(r.success for r in result.records) == 2
+
+
 def test_non_json_answers_and_broken_framing() -> None:
     result, took = run(("html_502", "html_200", "broken_chunk", "good"), 8, concurrency=2,
                        request_timeout_s=30)  # fmt: skip
