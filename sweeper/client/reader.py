@@ -56,6 +56,13 @@ class _Feed:
             return False
         raw = self.raw
         raw.nbytes += len(data)
+        payload = self.parser.one_event(data)
+        if payload is not None:  # the common chunk: one token's event
+            raw.payloads.append(payload)
+            raw.stamps.append(self.proto.last_arrival_ns)
+            if MAYBE_ERROR in payload and error_among(self.backend, [payload], raw):
+                self._fail(_Stop())
+            return False
         try:
             events, _ = self.parser.feed_split(data)
         except EventTooLarge as exc:

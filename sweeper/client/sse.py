@@ -42,12 +42,10 @@ class SseParser:
         self._base = 0
         self._limit = max_event_bytes
 
-    def feed_split(self, data: bytes) -> tuple[list[bytes], list[int]]:
-        """`feed` as two lists (payloads, stream offsets past each event): the reader's form.
-
-        The common chunk — whole `data: <one line>` events ending at the chunk's end, LF only,
-        nothing pending — is split by C-level scans alone (the counts prove that every event
-        is one `data: ` line); anything else goes through `feed`."""
+    def one_event(self, data: bytes) -> bytes | None:
+        """The payload when `data` is one whole one-line `data: ` event with nothing pending
+        (what a server writes per token, one HTTP chunk each), else None: then `feed_split`.
+        The reader's fast path: no lists, no offsets (one event ends where the chunk does)."""
         if (
             not self._buf
             and data.startswith(b"data: ")
@@ -55,9 +53,20 @@ class SseParser:
             and data.endswith(b"\n\n")
             and b"\r" not in data
             and len(data) <= self._limit
-        ):  # one whole one-line event: what a server writes per token, one HTTP chunk each
+        ):
             self._base += len(data)
-            return [data[6:-2]], [self._base]
+            return data[6:-2]
+        return None
+
+    def feed_split(self, data: bytes) -> tuple[list[bytes], list[int]]:
+        """`feed` as two lists (payloads, stream offsets past each event): the reader's form.
+
+        The common chunk — whole `data: <one line>` events ending at the chunk's end, LF only,
+        nothing pending — is split by C-level scans alone (the counts prove that every event
+        is one `data: ` line); anything else goes through `feed`."""
+        one = self.one_event(data)
+        if one is not None:
+            return [one], [self._base]
         n = data.count(b"\n\n")
         if (
             n
@@ -157,6 +166,22 @@ class JsonLinesParser:
         self._buf = bytearray()
         self._base = 0
         self._limit = max_event_bytes
+
+    def one_event(self, data: bytes) -> bytes | None:
+        """The payload when `data` is one whole one-line `data: ` event with nothing pending
+        (what a server writes per token, one HTTP chunk each), else None: then `feed_split`.
+        The reader's fast path: no lists, no offsets (one event ends where the chunk does)."""
+        if (
+            not self._buf
+            and data.startswith(b"data: ")
+            and data.find(b"\n") == len(data) - 2
+            and data.endswith(b"\n\n")
+            and b"\r" not in data
+            and len(data) <= self._limit
+        ):
+            self._base += len(data)
+            return data[6:-2]
+        return None
 
     def feed_split(self, data: bytes) -> tuple[list[bytes], list[int]]:
         events = self.feed(data)
