@@ -221,10 +221,14 @@ def store_schema(cs: ConfigStore, group: str, kind: str | None, node: type) -> N
 
 
 def register() -> None:
+    """Our resolver and schemas into Hydra's ConfigStore; once per process (48 structured
+    configs take a quarter of a second to build; the CLI and `--help` both ask)."""
     if not OmegaConf.has_resolver("add"):
         # ${add:${seed},${repeat}}: a distinct, recorded seed per repeat
         OmegaConf.register_new_resolver("add", lambda *xs: sum(int(x) for x in xs))
     cs = ConfigStore.instance()
+    if SCHEMA_GROUP in cs.repo:  # stored already (a cleared store is filled again)
+        return
     # conf/config.yaml's own schema
     store_schema(cs, "config", None, RunSpec)
     store_schema(cs, "model", None, ModelConfig)
