@@ -168,19 +168,7 @@ class JsonLinesParser:
         self._limit = max_event_bytes
 
     def one_event(self, data: bytes) -> bytes | None:
-        """The payload when `data` is one whole one-line `data: ` event with nothing pending
-        (what a server writes per token, one HTTP chunk each), else None: then `feed_split`.
-        The reader's fast path: no lists, no offsets (one event ends where the chunk does)."""
-        if (
-            not self._buf
-            and data.startswith(b"data: ")
-            and data.find(b"\n") == len(data) - 2
-            and data.endswith(b"\n\n")
-            and b"\r" not in data
-            and len(data) <= self._limit
-        ):
-            self._base += len(data)
-            return data[6:-2]
+        """No fast path for JSON lines (the reader then calls `feed_split`)."""
         return None
 
     def feed_split(self, data: bytes) -> tuple[list[bytes], list[int]]:

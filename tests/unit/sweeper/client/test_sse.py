@@ -67,3 +67,20 @@ def test_feed_split_is_feed_as_two_lists(stream: bytes) -> None:
         flushed = two.flush()
         got = list(zip(payloads + more, ends + more_ends, strict=True)) + flushed
         assert got == expected, cut
+
+
+def test_one_event_fast_path_agrees_with_feed_split() -> None:
+    """The reader's fast path (`one_event`) gives what `feed_split` gives for the same chunk,
+    for either parser, or declines (None): never another payload."""
+    chunks = [
+        b'data: {"a": 1}\n\n', b"data: x\n\n", b'{"a": 1}\n', b"data: a\n\ndata: b\n\n",
+        b"data: a\r\n\r\n", b"data: a\n", b": keepalive\n\n", b"data: a\nb\n\n",
+    ]  # fmt: skip
+    for make in (SseParser, JsonLinesParser):
+        for chunk in chunks:
+            fast, full = make(), make()
+            payload = fast.one_event(chunk)
+            payloads, ends = full.feed_split(chunk)
+            if payload is not None:
+                assert [payload] == payloads, (make.__name__, chunk)
+                assert [fast._base] == ends, (make.__name__, chunk)
