@@ -26,7 +26,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from instruments import interrupts
 from instruments.errors import ConfigError
-from sweeper import compose_cache
+from sweeper import compose_cache, hydra_job_files
 from sweeper.help import is_help, render_help
 from sweeper.job.context import JobContext
 from sweeper.plugin_check import explain_unknown_plugin, missing_plugin
@@ -35,6 +35,8 @@ from sweeper.schema import CONF_DIR, RunSpec, register
 register()
 # each job composed once, every compose without a copy of the ConfigStore (--help's too)
 compose_cache.install()
+# a job dir that cannot take Hydra's config copies fails that job, not the sweep
+hydra_job_files.install()
 # conf/hydra/launcher/{joblib,submitit_*}.yaml are typed by the plugins' schemas of the same name
 # on purpose (they restate every field, so they work without the matching too)
 warnings.filterwarnings("ignore", message=r"(?s).*validated against ConfigStore schema")
