@@ -22,7 +22,6 @@ workers, which compose their own job).
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -37,10 +36,10 @@ _original = ConfigLoaderImpl.load_sweep_config
 Key = tuple[int, tuple[str, ...]]
 
 
-def _kept(loader: ConfigLoaderImpl) -> OrderedDict[Key, DictConfig]:
+def _kept(loader: ConfigLoaderImpl) -> dict[Key, DictConfig]:
     kept = loader.__dict__.get(_KEPT)
     if kept is None:
-        kept = loader.__dict__[_KEPT] = OrderedDict()
+        kept = loader.__dict__[_KEPT] = {}
     return kept
 
 

@@ -8,11 +8,12 @@ and the sweep goes on."""
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 from hydra.core import utils as hydra_utils
+
+from instruments.errors import os_error_text
 
 log = logging.getLogger(__name__)
 _original = hydra_utils._save_config
@@ -22,8 +23,7 @@ def _save_config(cfg: Any, filename: str, output_dir: Path) -> None:
     try:
         _original(cfg, filename, output_dir)
     except OSError as e:
-        why = f"[Errno {e.errno}] {os.strerror(e.errno)}" if e.errno is not None else str(e)
-        log.warning("cannot write %s: %s", Path(output_dir) / filename, why)
+        log.warning("cannot write %s: %s", Path(output_dir) / filename, os_error_text(e))
 
 
 def install() -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from instruments.errors import SweeperError
+from instruments.errors import SweeperError, os_error_text
 from instruments.redact import redact_text
 from launchers.kinds import server_kind
 from sweeper.job import jobdir, resume, skip
@@ -208,14 +208,6 @@ def write_data_files(ctx: JobContext, outcome: Outcome) -> str | None:
         except OSError as e:
             failure = failure or f"cannot write {ctx.job_dir / name}: {os_error_text(e)}"
     return failure
-
-
-def os_error_text(e: OSError) -> str:
-    """`[Errno 28] No space left on device`, the same from Python and from pyarrow (whose
-    strerror is its own sentence; some of its errors carry no errno: their text then)."""
-    if e.errno is not None:
-        return f"[Errno {e.errno}] {os.strerror(e.errno)}"
-    return str(e)
 
 
 def report(spec: RunSpec, ctx: JobContext, outcome: Outcome) -> None:
