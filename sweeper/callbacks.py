@@ -16,6 +16,7 @@ from instruments import redact
 from sweeper.job.context import learn_secrets, typed_overrides
 from sweeper.runtime import process_runtime
 from sweeper.schema import TrackingConfig
+from sweeper.tracking import sidecar
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,12 @@ class SweepCallback(Callback):
         # Hydra's launcher logs each job's overrides before the job starts
         redact.remember(redact.override_secrets(overrides))
         redact.install_log_redaction()
-        process_runtime().sweep.open(sweep_dir, tracking, overrides)
+        if not tracking.enabled:
+            sidecar.discard()
+        # jobs in this process wait for the parent run only when they need it; a launcher's
+        # processes (joblib, SLURM, Ray) find it in the environment they start with
+        in_process = str(config.hydra.launcher.get("_target_", "")).endswith(".BasicLauncher")
+        process_runtime().sweep.open(sweep_dir, tracking, overrides, wait=not in_process)
 
     def on_job_start(self, config: DictConfig, **kwargs: Any) -> None:
         learn_secrets(config)

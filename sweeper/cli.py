@@ -27,7 +27,8 @@ from omegaconf.errors import OmegaConfBaseException
 from instruments import interrupts
 from instruments.errors import ConfigError
 from sweeper import compose_cache, hydra_job_files
-from sweeper.help import is_help, render_help
+from sweeper.command_line import is_help, is_plan, tracked_run
+from sweeper.help import render_help
 from sweeper.job.context import JobContext
 from sweeper.plugin_check import explain_unknown_plugin, missing_plugin
 from sweeper.schema import CONF_DIR, RunSpec, register
@@ -119,28 +120,36 @@ def help_main(argv: list[str]) -> int:
     return 0
 
 
-def main() -> None:
-    argv = sys.argv[1:]
+def answer_early(argv: list[str]) -> int | None:
+    """`--help`, a plan, a launcher that is not installed: answered without a run (the plan,
+    the server pool and MLflow are imported for what needs them, never for --help)."""
     if is_help(argv):
-        code = help_main(argv)
-        gc.freeze()  # (see the end of main)
-        sys.exit(code)
-    # the plan, the server pool and MLflow are imported for what needs them, never for --help
-    from sweeper.plan import is_plan
-
+        return help_main(argv)
     if is_plan(argv):
         from sweeper.plan import main as plan_main
 
-        code = plan_main()
-        gc.freeze()
-        sys.exit(code)
+        return plan_main()
     if (missing := missing_plugin(argv)) is not None:
+        from sweeper.tracking import sidecar
+
+        sidecar.discard()  # (help and plans start none)
         print(f"[sweeper] {missing}", file=sys.stderr)
-        sys.exit(2)
+        return 2
+    return None
+
+
+def main() -> None:
+    argv = sys.argv[1:]
+    if (early := answer_early(argv)) is not None:
+        gc.freeze()  # (see the end of main)
+        sys.exit(early)
     from sweeper.runtime import process_runtime
+    from sweeper.tracking import sidecar
 
     interrupts.install()
     runtime = process_runtime()
+    if tracked_run(argv):  # (started already by `python -m sweeper`)
+        sidecar.start()
     # Hydra then raises composition errors (bad key, type, option) to us instead of printing
     # them over several lines; we print one. A user who sets it gets the full trace.
     full_error = "HYDRA_FULL_ERROR" in os.environ

@@ -36,7 +36,6 @@ from instruments.errors import ConfigError
 from instruments.options import field_help
 from sweeper.schema import CONF_DIR, SCHEMA_GROUP, register
 
-HELP_FLAGS = ("--help", "-h")
 EVERY_GROUP = "all"
 WIDTH = 100
 # where the help of a top-level key starts in the overview
@@ -63,10 +62,6 @@ Examples:
   mlflow ui --backend-store-uri sqlite:///outputs/mlflow.db
 
 Powered by Hydra (https://hydra.cc); use --hydra-help for Hydra's own options."""
-
-
-def is_help(argv: Sequence[str]) -> bool:
-    return any(a in HELP_FLAGS for a in argv)
 
 
 def render_help(argv: Sequence[str]) -> str:

@@ -31,6 +31,7 @@ from omegaconf.errors import OmegaConfBaseException
 from instruments.errors import ConfigError
 from launchers.kinds import server_kind
 from launchers.pool import fingerprint
+from sweeper.command_line import PLAN_FLAGS, PLAN_OPTION
 from sweeper.job.context import config_hash, learn_secrets, params
 from sweeper.tracking.history import History, SweepRecord
 from sweeper.tracking.mlflow_client import TrackingError
@@ -296,17 +297,6 @@ def render(plan: Plan) -> str:
 
 
 # `plan=true` is read before Hydra (it is no config key): these spellings route to the plan
-PLAN_FLAGS = ("plan=true", "plan=True")
-
-
-# `plan.k8s_dir=DIR` and the other `plan.*` options (sweeper.k8s) imply `plan=true`
-PLAN_OPTION = "plan."
-
-
-def is_plan(argv: Sequence[str]) -> bool:
-    return any(a in PLAN_FLAGS or a.startswith(PLAN_OPTION) for a in argv)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     from sweeper import k8s
     from sweeper.schema import CONF_DIR

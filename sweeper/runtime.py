@@ -18,6 +18,7 @@ from typing import Protocol
 from launchers.config import ModelConfig, ServerConfig
 from launchers.gpus import GpuHolder
 from launchers.pool import Lease, ServerPool
+from sweeper.tracking import sidecar
 from sweeper.tracking.sweep_run import SweepRun
 
 
@@ -43,7 +44,10 @@ class Runtime:
         try:
             self.pool.close()
         finally:
-            self.sweep.close(status)
+            try:
+                self.sweep.close(status)
+            finally:
+                sidecar.stop()
 
 
 _process: Runtime | None = None

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from instruments.errors import ConfigError
 from sweeper.job import jobdir
 from sweeper.job.context import JobContext, config_hash
+from sweeper.tracking import sidecar
 from sweeper.tracking.history import History
-from sweeper.tracking.mlflow_client import Tracker, TrackingError
+from sweeper.tracking.mlflow_client import TrackingError
 
 if TYPE_CHECKING:
     from sweeper.schema import RunSpec
@@ -52,7 +53,7 @@ def carried(
     jobdir.write_json(ctx.job_dir / jobdir.RESULT, summary)
     if parent_id:
         try:
-            Tracker(spec.tracking).set_tags(
+            sidecar.tracker_for(spec.tracking).set_tags(
                 parent_id, {f"sweeper.resumed.{ctx.job_num}": run.run_id}
             )
         except TrackingError as e:

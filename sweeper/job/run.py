@@ -30,6 +30,7 @@ from sweeper.job.prepare import Prepared, prepare
 from sweeper.job.saturation import early_stop_for, saturation_extras, stopped_early
 from sweeper.job.verdict import judge, unreachable
 from sweeper.telemetry.watch import ServerWatch
+from sweeper.tracking import sidecar
 from sweeper.tracking.job_run import record_job
 
 if TYPE_CHECKING:
@@ -43,9 +44,12 @@ log = logging.getLogger(__name__)
 
 
 def run_job(spec: RunSpec, ctx: JobContext, runtime: Runtime) -> dict[str, Any]:
-    parent_id = None
-    if ctx.sweep_dir is not None:
-        parent_id = runtime.sweep.open(ctx.sweep_dir, spec.tracking, [])
+    if not spec.tracking.enabled:
+        sidecar.discard()
+    if ctx.sweep_dir is not None:  # the tracking helper may still be making the parent run
+        runtime.sweep.open(ctx.sweep_dir, spec.tracking, [], wait=False)
+    # before the benchmark, only resuming and the sibling lookup past job 0 need its id
+    parent_id = runtime.sweep.parent_id() if spec.resume or ctx.job_num > 0 else None
     outcome = Outcome()
     try:
         if (
@@ -64,9 +68,9 @@ def run_job(spec: RunSpec, ctx: JobContext, runtime: Runtime) -> dict[str, Any]:
             jobdir.write_text(ctx.job_dir / jobdir.ERROR_LOG, traceback.format_exc())
     except BaseException:
         outcome.status, outcome.error = "KILLED", "interrupted"
-        finish(spec, ctx, outcome, parent_id, runtime.sweep)
+        finish(spec, ctx, outcome, runtime.sweep.parent_id(), runtime.sweep)
         raise
-    finish(spec, ctx, outcome, parent_id, runtime.sweep)
+    finish(spec, ctx, outcome, runtime.sweep.parent_id(), runtime.sweep)
     return outcome.summary
 
 
@@ -80,6 +84,8 @@ def run_phases(spec: RunSpec, ctx: JobContext, outcome: Outcome, runtime: Runtim
     )
     outcome.lease = runtime.pool.acquire(prepared.model, spec.server, ctx.servers_dir)
     deadline.check("while starting the server")
+    # the last job's run and MLflow's import were recorded beside the preparing; not beside this
+    sidecar.quiet()
     measure(spec, prepared, outcome, runtime.pool, deadline)
 
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 from instruments.redact import redact_file, redact_text
 from sweeper.job.context import JobContext, params
-from sweeper.tracking.mlflow_client import Tracker, TrackingError, numeric_items
+from sweeper.tracking import sidecar
+from sweeper.tracking.mlflow_client import JobRunEntry, TrackingError, numeric_items, write_job_run
 from sweeper.tracking.step_metrics import job_series
 
 if TYPE_CHECKING:
@@ -60,32 +61,40 @@ def environment_tags(executable: str | None) -> dict[str, str]:
 def record_job(
     spec: RunSpec, ctx: JobContext, outcome: Outcome, parent_id: str | None, sweep: SweepRun
 ) -> None:
+    """The job's child run, recorded by the tracking helper while the next job prepares (or
+    here, without one); what went wrong becomes a sweep warning either way."""
     redact_job_dir(ctx.job_dir)
     if not spec.tracking.enabled:
         return
-    tracker = Tracker(spec.tracking)
     # the repeat axis is always swept (range(repeats)); name it only when there are repeats
     shown = [o for o in ctx.overrides if spec.repeats > 1 or not o.startswith("repeat=")]
-    name = ",".join(shown) or "job"
-    try:
-        run_id = tracker.start_run(name, job_tags(spec, ctx, outcome), parent_id)
-    except TrackingError as e:
-        sweep.warn(f"job {ctx.job_num} not tracked (its files are in {ctx.job_dir}): {e}")
+    metrics = dict(numeric_items(outcome.summary))
+    metrics.update(flag_metrics(outcome.summary["sweeper"]))
+    entry = JobRunEntry(
+        job=f"job {ctx.job_num}",
+        job_dir=ctx.job_dir,
+        name=",".join(shown) or "job",
+        tags=job_tags(spec, ctx, outcome),
+        parent_id=parent_id,
+        params=params(ctx.config),
+        metrics=metrics,
+        series=list(job_series(outcome)),
+        log_artifacts=spec.tracking.log_artifacts,
+        status=outcome.status,
+    )
+
+    def warn(problems: list[str]) -> None:
+        for problem in problems:
+            sweep.warn(problem)
+
+    helper = sidecar.current()
+    if helper is None:
+        warn(write_job_run(spec.tracking, entry))
         return
-    try:
-        metrics = dict(numeric_items(outcome.summary))
-        metrics.update(flag_metrics(outcome.summary["sweeper"]))
-        tracker.log_job(run_id, params(ctx.config), metrics, job_series(outcome))
-        if spec.tracking.log_artifacts:
-            # a single run keeps its servers' work dirs (sockets, caches) inside the job dir
-            tracker.log_artifacts(run_id, ctx.job_dir, exclude=frozenset({"servers"}))
-    except TrackingError as e:
-        sweep.warn(f"job {ctx.job_num} partly tracked (its files are in {ctx.job_dir}): {e}")
-    finally:
-        try:
-            tracker.end_run(run_id, outcome.status)
-        except TrackingError as e:
-            sweep.warn(f"job {ctx.job_num}: MLflow run {run_id} not closed: {e}")
+    helper.submit(
+        "write_job_run", sidecar.absolute(spec.tracking), entry, done=warn,
+        failed=lambda why: sweep.warn(entry.not_tracked(why)),
+    )  # fmt: skip
 
 
 FLAGS = ("saturated", "stopped_early")
@@ -116,7 +125,7 @@ def record_skipped(
         "sweeper.status": "SKIPPED",
         "sweeper.skipped_reason": str(extras["skipped_reason"])[:5000],
     }
-    tracker = Tracker(tracking)
+    tracker = sidecar.tracker_for(tracking)
     name = ",".join(o for o in ctx.overrides if not o.startswith("repeat=")) or "job"
     try:
         run_id = tracker.start_run(name, {k: redact_text(v) for k, v in tags.items()}, parent_id)

@@ -295,3 +295,55 @@ class _Guard:
             return
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TrackingError(f"MLflow ({self.uri}) could not {self.what}: {first[:300]}") from exc
+
+
+def preload() -> None:
+    """What every tracked sweep imports (the tracking helper does it before it is asked)."""
+    import mlflow.store.tracking.sqlalchemy_store  # noqa: F401
+    from mlflow.entities import Metric  # noqa: F401
+    from mlflow.tracking import MlflowClient  # noqa: F401
+
+
+@dataclass
+class JobRunEntry:
+    """A job's child run, whole: what `write_job_run` records in one go."""
+
+    job: str  # "job 3", as the warnings name it
+    job_dir: Path
+    name: str
+    tags: dict[str, str]
+    parent_id: str | None
+    params: dict[str, str]
+    metrics: dict[str, float]
+    series: list[Point]
+    log_artifacts: bool
+    status: str
+
+    def not_tracked(self, why: object) -> str:
+        return f"{self.job} not tracked (its files are in {self.job_dir}): {why}"
+
+
+def write_job_run(cfg: TrackingConfig, entry: JobRunEntry) -> list[str]:
+    """Create, fill and end the run; what went wrong as warnings."""
+    tracker = Tracker(cfg)
+    try:
+        run_id = tracker.start_run(entry.name, entry.tags, entry.parent_id)
+    except TrackingError as e:
+        return [entry.not_tracked(e)]
+    problems = []
+    try:
+        tracker.log_job(run_id, entry.params, entry.metrics, entry.series)
+        if entry.log_artifacts:
+            # a single run keeps its servers' work dirs (sockets, caches) inside the job dir
+            tracker.log_artifacts(run_id, entry.job_dir, exclude=frozenset({"servers"}))
+    except TrackingError as e:
+        problems.append(f"{entry.job} partly tracked (its files are in {entry.job_dir}): {e}")
+    try:
+        tracker.end_run(run_id, entry.status)
+    except TrackingError as e:
+        problems.append(f"{entry.job}: MLflow run {run_id} not closed: {e}")
+    return problems
+
+
+# the Tracker methods the helper runs (sweeper.tracking.sidecar)
+TRACKER_OPS = ("experiment_id", "start_run", "end_run", "set_tags", "log_job", "log_artifacts")

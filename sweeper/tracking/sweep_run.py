@@ -19,6 +19,7 @@ import yaml
 
 from instruments.redact import redact_override
 from sweeper.schema import TrackingConfig
+from sweeper.tracking import sidecar
 from sweeper.tracking.mlflow_client import Tracker, TrackingError, experiment_url
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,19 @@ class SweepRun:
     # jobs not run: past the knee of a saturated lower point (sweeper.job.skip)
     jobs_skipped: int = 0
     closed: bool = False
+    # the tracking helper has been asked for the parent run and has not answered yet
+    opening: bool = False
     warnings: list[str] = field(default_factory=list)
 
-    def open(self, sweep_dir: Path, tracking: TrackingConfig, overrides: list[str]) -> str | None:
-        """The parent run's id (created once per sweep); None without tracking."""
+    def open(self, sweep_dir: Path, tracking: TrackingConfig, overrides: list[str],
+             wait: bool = True) -> str | None:  # fmt: skip
+        """The parent run's id (created once per sweep); None without tracking. With the
+        tracking helper and `wait=False` it is asked for and this returns at once (None until
+        it is made: `parent_id()` waits for it); jobs in other processes need it at once."""
         self.sweep_dir = sweep_dir
         self.tracking = tracking
-        if self.run_id or not tracking.enabled:
-            return self.run_id
+        if self.run_id or self.opening or not tracking.enabled:
+            return self.parent_id() if wait else self.run_id
         inherited = os.environ.get(RUN_ID_ENV)
         if inherited:
             self.run_id = inherited
@@ -64,15 +70,40 @@ class SweepRun:
         }
         if tracking.baseline_tag:
             tags[BASELINE_TAG] = tracking.baseline_tag
+        name = sweep_run_name(sweep_dir)
+        helper = sidecar.current()
+        if helper is not None:
+            self.opening = True
+            cfg = sidecar.absolute(tracking)
+            helper.submit("start_run", cfg, name, tags, None, done=self._opened,
+                          failed=self._not_opened)  # fmt: skip
+            helper.submit("experiment_id", cfg, done=self._say_where)
+            return self.parent_id() if wait else None
         tracker = Tracker(tracking)
         try:
-            self.run_id = tracker.start_run(sweep_run_name(sweep_dir), tags)
-            log.info("MLflow runs: %s", experiment_url(tracking.uri, tracker.experiment_id()))
+            self._opened(tracker.start_run(name, tags))
+            self._say_where(tracker.experiment_id())
         except TrackingError as e:
-            self.warn(f"sweep run not tracked: {e}")
-            return None
-        self.owned = True
-        os.environ[RUN_ID_ENV] = self.run_id
+            self._not_opened(str(e))
+        return self.run_id
+
+    def _opened(self, run_id: str) -> None:
+        self.opening = False
+        self.run_id, self.owned = run_id, True
+        os.environ[RUN_ID_ENV] = run_id
+
+    def _not_opened(self, why: str) -> None:
+        self.opening = False
+        self.warn(f"sweep run not tracked: {why}")
+
+    def _say_where(self, experiment_id: str) -> None:
+        if self.run_id and self.tracking:
+            log.info("MLflow runs: %s", experiment_url(self.tracking.uri, experiment_id))
+
+    def parent_id(self) -> str | None:
+        """The parent run's id, once the tracking helper has made it."""
+        if self.opening:
+            sidecar.quiet()
         return self.run_id
 
     def warn(self, message: str) -> None:
@@ -113,7 +144,7 @@ class SweepRun:
         if not (self.owned and self.run_id and self.tracking):
             return
         status = status or ("FAILED" if self.jobs_failed else "FINISHED")
-        tracker = Tracker(self.tracking)
+        tracker = sidecar.tracker_for(self.tracking)
         try:
             counts = {
                 "sweeper.jobs_done": self.jobs_done,
