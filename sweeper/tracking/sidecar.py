@@ -66,6 +66,7 @@ class Sidecar:
         # the helper's own "imports done"
         self._pending: deque[tuple[Done | None, Failed | None]] = deque([(None, None)])
         self.gone: str | None = None
+        self.asked = 0
 
     def submit(self, op: str, *args: Any, done: Done | None = None,
                failed: Failed | None = None) -> None:  # fmt: skip
@@ -85,6 +86,7 @@ class Sidecar:
                 failed(self.gone or "")
             return
         self._pending.append((done, failed))
+        self.asked += 1
 
     def call(self, op: str, *args: Any) -> Any:
         """Ask and wait for the answer; raises TrackingError with the helper's message."""
@@ -141,7 +143,10 @@ class Sidecar:
             self.proc.wait()
 
     def close(self, timeout_s: float = ANSWER_TIMEOUT_S) -> None:
-        """Take the last answers, then let the helper exit (its stdin closes)."""
+        """Take the last answers, then let the helper exit (its stdin closes). Asked nothing
+        (a config error, a sweep of failed jobs), it goes at once, its imports not waited for."""
+        if not self.asked:
+            self.kill("not needed")
         try:
             self.quiet()
         finally:
