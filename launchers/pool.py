@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -98,7 +99,12 @@ class ServerPool:
         # processes of the last stopped server whose GPU memory the next server waits for
         self._releasing: set[int] = set()
 
-    def acquire(self, model: ModelConfig, server: ServerConfig, log_dir: Path) -> Lease:
+    def acquire(
+        self, model: ModelConfig, server: ServerConfig, log_dir: Path,
+        while_starting: Callable[[], None] | None = None,
+    ) -> Lease:  # fmt: skip
+        """The running server when it fits, else a new one; `while_starting` runs once a new
+        server's process is started, before its health is awaited (work that overlaps it)."""
         fp = fingerprint(model, server)
         run = self._running
         if run is not None and run.fingerprint == fp:
@@ -109,7 +115,7 @@ class ServerPool:
                 return self._lease(run, reused=True)
             log.warning("server %s %s; starting a new one", run.base_url, problem)
         self.close()
-        self._running = self._start(model, server, fp, log_dir)
+        self._running = self._start(model, server, fp, log_dir, while_starting)
         return self._lease(self._running, reused=False)
 
     def _lease(self, run: _Running, reused: bool) -> Lease:
@@ -130,7 +136,10 @@ class ServerPool:
             log_offset=offset,
         )
 
-    def _start(self, model: ModelConfig, server: ServerConfig, fp: str, log_dir: Path) -> _Running:
+    def _start(
+        self, model: ModelConfig, server: ServerConfig, fp: str, log_dir: Path,
+        while_starting: Callable[[], None] | None,
+    ) -> _Running:  # fmt: skip
         kind = server_kind(server.kind)
         kind.check(model, server)
         attached = kind.attach(server)
@@ -146,7 +155,7 @@ class ServerPool:
         self._wait_gpu_released()
         proc = ServerProcess(plan, workdir / "server.log", server.stop_timeout_s)
         self.starts += 1
-        proc.wait_ready(server.ready_timeout_s)
+        proc.wait_ready(server.ready_timeout_s, while_starting)
         log.info("server ready at %s (pid %d)", plan.base_url, proc.pid)
         return _Running(
             fp, plan.base_url, proc, kind.simulated, server.reset_prefix_cache, plan.health_path

@@ -38,6 +38,10 @@ from launchers.kinds.base import LaunchPlan
 log = logging.getLogger(__name__)
 
 LOG_TAIL_LINES = 20
+# health polls while a server starts: the first after 20 ms, each pause 1.5 times the last, up to
+# 0.2 s (a refused connection costs a fraction of a millisecond)
+READY_POLL_FIRST_S = 0.02
+READY_POLL_MAX_S = 0.2
 # tags the marker of each server this process starts
 _server_numbers = itertools.count()
 
@@ -104,6 +108,7 @@ def wait_until_ready(
     deadline = time.monotonic() + timeout_s
     health = plan.base_url.rstrip("/") + plan.health_path
     last = "no answer"
+    pause = READY_POLL_FIRST_S
     while True:
         code = exited()
         if code is not None:
@@ -122,7 +127,9 @@ def wait_until_ready(
             raise ServerStartError(
                 describe_failure(f"server not ready after {timeout_s:g}s ({last})")
             )
-        time.sleep(0.2)
+        time.sleep(pause)
+        # often at first (a simulator is up in a quarter second), every 0.2 s after 1 s
+        pause = min(pause * 1.5, READY_POLL_MAX_S)
 
 
 class ServerProcess:
@@ -171,12 +178,17 @@ class ServerProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def wait_ready(self, timeout_s: float) -> None:
+    def wait_ready(self, timeout_s: float, meanwhile: Callable[[], None] | None = None) -> None:
+        """Wait for the health check to pass (`meanwhile` first, while the server starts); a
+        server that does not get there is stopped."""
+
         def describe(msg: str) -> str:
             tail = log_tail(self.log_path)
             return f"{msg}; last lines of {self.log_path}:\n{tail}" if tail else msg
 
         try:
+            if meanwhile is not None:
+                meanwhile()
             wait_until_ready(self.plan, timeout_s, self.proc.poll, describe)
         except BaseException:
             self.stop()

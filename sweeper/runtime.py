@@ -11,6 +11,7 @@ hand a job a fake pool.
 from __future__ import annotations
 
 import atexit
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -25,7 +26,10 @@ from sweeper.tracking.sweep_run import SweepRun
 class Pool(Protocol):
     """What a job asks of the server pool (`launchers.pool.ServerPool`; a fake in tests)."""
 
-    def acquire(self, model: ModelConfig, server: ServerConfig, log_dir: Path) -> Lease: ...
+    def acquire(
+        self, model: ModelConfig, server: ServerConfig, log_dir: Path,
+        while_starting: Callable[[], None] | None = None,
+    ) -> Lease: ...  # fmt: skip
 
     def server_alive(self) -> bool: ...
 

@@ -12,12 +12,15 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sweeper.client.schedules import SendSchedule
-from sweeper.client.sender import Sender
 from sweeper.metrics.saturation import SaturationConfig, counter_verdict, waiting_from_text
+
+if TYPE_CHECKING:  # (the sender imports aiohttp; a job imports it ahead: sweeper.job.run)
+    from sweeper.client.sender import Sender
 
 _now = time.monotonic_ns
 

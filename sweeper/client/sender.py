@@ -27,7 +27,7 @@ from sweeper.client.failures import NO_ANSWER, REQUEST_FAILURES, failure_text
 from sweeper.client.raw import RawResponse, complete_record
 from sweeper.client.reader import MAYBE_ERROR, error_among, hookable, read_in_callbacks
 from sweeper.client.schedules import SendSchedule
-from sweeper.client.session import auth_headers, watch_loop
+from sweeper.client.session import auth_headers, end_watch, watch_loop
 from sweeper.client.sse import EventTooLarge, JsonLinesParser, SseParser
 from sweeper.records import RequestRecord, RequestSpec
 
@@ -320,8 +320,7 @@ async def run_measured_phase(
     await run_until_stop(phase(), sender, watcher, stop_at)
     t_end = _now()
     cpu = time.process_time_ns() - cpu0
-    stop.set()
-    await watcher
+    await end_watch(stop, watcher)
     if sender.stop_reason:
         sender.not_sent += drop_unsent(records)
     return t_end, cpu, lags

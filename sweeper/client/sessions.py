@@ -39,7 +39,7 @@ from sweeper.client.benchmark_run import BenchmarkRun
 from sweeper.client.config import LoadConfig
 from sweeper.client.progress import Progress
 from sweeper.client.sender import Sender, StopAt, drop_unsent, run_until_stop
-from sweeper.client.session import open_session, paused_gc, watch_loop
+from sweeper.client.session import end_watch, open_session, paused_gc, watch_loop
 from sweeper.client.session_arrivals import check_session_load, session_offsets
 from sweeper.records import RequestRecord, RequestSpec, SessionSpec, TurnSpec
 from sweeper.telemetry.scrape import parse
@@ -337,8 +337,7 @@ async def run_sessions(
             await run_until_stop(phase, sender, watcher, stop_at)
             t_end = _now()
             cpu = time.process_time_ns() - cpu0
-            stop.set()
-            await watcher
+            await end_watch(stop, watcher)
         after = await prefix_counters(http, base_url)
     records = driver.records
     sender.complete_pending()  # turns cut short in flight (each ended turn is parsed already)

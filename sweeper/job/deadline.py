@@ -8,10 +8,12 @@ import asyncio
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from instruments.errors import SweeperError
-from sweeper.client.sender import StopAt
+
+if TYPE_CHECKING:  # (the sender imports aiohttp: sweeper.job.run imports it ahead, in a thread)
+    from sweeper.client.sender import StopAt
 
 T = TypeVar("T")
 
@@ -44,6 +46,8 @@ class Deadline:
 
     def stop_at(self, where: str) -> StopAt | None:
         """The deadline for the client, which stops there itself and keeps its records."""
+        from sweeper.client.sender import StopAt
+
         left = self.remaining()
         if left is None:
             return None

@@ -29,6 +29,15 @@ def toy_server(*flags: str) -> CommandServerConfig:
     return CommandServerConfig(argv=[*argv, *flags], ready_timeout_s=30)
 
 
+def toy_servers() -> list[int]:
+    """This process's live toy servers."""
+    return [
+        p.pid
+        for p in psutil.Process().children()
+        if "tests.helpers.toy_server" in p.cmdline() and p.status() != psutil.STATUS_ZOMBIE
+    ]
+
+
 def test_fingerprint_tracks_identity_not_timeouts() -> None:
     cfg = toy_server()
     assert fingerprint(MODEL, cfg) == fingerprint(MODEL, replace(cfg))
@@ -50,6 +59,36 @@ def test_reuse_same_fingerprint_and_restart_on_change(tmp_path: Path) -> None:
         assert not psutil.pid_exists(a.pid) or psutil.Process(a.pid).status() == "zombie"
     finally:
         pool.close()
+
+
+def test_while_starting_runs_beside_a_new_server_start_only(tmp_path: Path) -> None:
+    pool = ServerPool()
+    seen: list[tuple[int, bool]] = []
+
+    def meanwhile() -> None:  # the server's process exists; its health was not awaited yet
+        (pid,) = toy_servers()
+        seen.append((pid, pool.starts == 1))
+
+    try:
+        a = pool.acquire(MODEL, toy_server(), tmp_path, while_starting=meanwhile)
+        pool.acquire(MODEL, toy_server(), tmp_path, while_starting=meanwhile)  # reused
+        assert seen == [(a.pid, True)]
+    finally:
+        pool.close()
+
+
+def test_a_failing_while_starting_stops_the_server(tmp_path: Path) -> None:
+    pool = ServerPool()
+    pids: list[int] = []
+
+    def meanwhile() -> None:
+        pids.extend(toy_servers())
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        pool.acquire(MODEL, toy_server(), tmp_path, while_starting=meanwhile)
+    assert len(pids) == 1 and toy_servers() == []
+    pool.close()
 
 
 def test_dead_server_is_restarted(tmp_path: Path) -> None:

@@ -295,6 +295,14 @@ def test_run_reports_client_cost_and_loop_lag() -> None:
     assert "p99_loop_lag_ms" in extra and extra["itl_per_token"] is True
 
 
+@pytest.mark.timeout(60)
+def test_the_lag_sampler_ends_with_the_run_not_at_its_next_tick() -> None:
+    # a 10-minute period: a sampler awaited to its next tick would hold the run that long
+    result, _ = run(FakeBehaviour(), specs(2, out=2), concurrency=1, loop_lag_period_ms=600_000)
+    assert len(result.records) == 2 and all(r.success for r in result.records)
+    assert result.loop_lag_ms == []  # the tick it was in is no sample
+
+
 def test_no_output_len_means_no_ignore_eos() -> None:
     reqs = [RequestSpec(prompt="x", prompt_len=1, output_len=None)]
     _, server = run(FakeBehaviour(), reqs, concurrency=1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,10 +81,15 @@ class FakePool:
     # (model name, log dir) of every `acquire`
     acquired: list[tuple[str, Path]] = field(default_factory=list)
 
-    def acquire(self, model: ModelConfig, server: ServerConfig, log_dir: Path) -> Lease:
+    def acquire(
+        self, model: ModelConfig, server: ServerConfig, log_dir: Path,
+        while_starting: Callable[[], None] | None = None,
+    ) -> Lease:  # fmt: skip
         self.acquired.append((model.name, log_dir))
         if self.fail is not None:
             raise self.fail
+        if while_starting is not None:  # a new server every time
+            while_starting()
         return Lease(
             base_url=self.base_url,
             fingerprint="fp-fake",

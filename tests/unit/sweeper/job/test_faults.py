@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -150,9 +151,12 @@ def test_job_deadline_stops_a_hung_benchmark_and_fails_the_job(
 
 
 class SlowPool(FakePool):
-    def acquire(self, model: ModelConfig, server: ServerConfig, log_dir: Path) -> Lease:
+    def acquire(
+        self, model: ModelConfig, server: ServerConfig, log_dir: Path,
+        while_starting: Callable[[], None] | None = None,
+    ) -> Lease:  # fmt: skip
         time.sleep(0.5)  # a server start that takes longer than the whole job may
-        return super().acquire(model, server, log_dir)
+        return super().acquire(model, server, log_dir, while_starting)
 
 
 def test_job_deadline_counts_the_server_start(tmp_path: Path, fake_server: FakeOpenAI) -> None:

@@ -193,7 +193,7 @@ class FakeWatch:
 def test_scraped_server_metrics_go_to_the_job_dir(
     tmp_path: Path, runtime: Runtime, pool: FakePool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("sweeper.job.run.ServerWatch", FakeWatch)
+    monkeypatch.setattr("sweeper.telemetry.watch.ServerWatch", FakeWatch)
     spec, config = compose_job(OVERRIDES)
     ctx = job_context(config, tmp_path / "job")
 

@@ -70,6 +70,62 @@ def test_a_job_recorded_by_the_helper_is_the_full_child_run(
     assert [a.path for a in client.list_artifacts(job.info.run_id)] == ["result.json"]
 
 
+def test_the_helper_runs_at_the_lowest_priority(helper: sidecar.Sidecar, store_uri: str) -> None:
+    sidecar.tracker_for(TrackingConfig(uri=store_uri)).experiment_id()  # it has started
+    assert os.getpriority(os.PRIO_PROCESS, helper.proc.pid) == sidecar.NICE == 19
+
+
+# a stand-in helper: says it is ready, then answers each request once the file `go` exists
+STAND_IN = """
+import os, pickle, struct, sys, time
+from sweeper.tracking.sidecar import _send
+out = os.dup(1)
+_send(out, ("ok", "ready"))
+n = 0
+while head := sys.stdin.buffer.read(4):
+    op, args = pickle.loads(sys.stdin.buffer.read(struct.unpack("!I", head)[0]))
+    while not os.path.exists("go"):
+        time.sleep(0.01)
+    n += 1
+    _send(out, ("ok", n))
+"""
+
+
+def stand_in(cwd: Path) -> sidecar.Sidecar:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", STAND_IN], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        cwd=cwd, env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    return sidecar.Sidecar(proc)
+
+
+def test_settle_takes_what_has_come_and_never_waits(tmp_path: Path) -> None:
+    helper = stand_in(tmp_path)
+    answers: list[int] = []
+    helper.submit("op", done=answers.append)
+    helper.submit("op", done=answers.append)
+    helper.settle()  # the helper holds both answers back: nothing to take, no wait
+    assert answers == []
+    (tmp_path / "go").touch()
+    helper.quiet()
+    assert answers == [1, 2]
+    helper.settle()  # nothing pending
+    helper.close()
+    assert helper.proc.returncode == 0
+
+
+def test_submit_waits_once_max_pending_requests_are_unanswered(tmp_path: Path) -> None:
+    helper = stand_in(tmp_path)
+    (tmp_path / "go").touch()
+    answers: list[int] = []
+    for _ in range(sidecar.MAX_PENDING + 1):
+        helper.submit("op", done=answers.append)
+    # the last submit found MAX_PENDING in flight (the ready answer among them) and took them
+    assert answers == list(range(1, sidecar.MAX_PENDING))
+    helper.close()
+    assert answers == list(range(1, sidecar.MAX_PENDING + 2))
+
+
 def test_a_relative_sqlite_path_is_the_sweeps_working_directory(
     helper: sidecar.Sidecar, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
