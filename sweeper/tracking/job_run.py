@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from instruments.redact import redact_file, redact_text
 from sweeper.job.context import JobContext, params
 from sweeper.tracking import sidecar
-from sweeper.tracking.mlflow_client import JobRunEntry, TrackingError, numeric_items, write_job_run
+from sweeper.tracking.mlflow_client import JobRunEntry, TrackingError, numeric_items
 from sweeper.tracking.step_metrics import job_series
 
 if TYPE_CHECKING:
@@ -87,11 +87,7 @@ def record_job(
         for problem in problems:
             sweep.warn(problem)
 
-    helper = sidecar.current()
-    if helper is None:
-        warn(write_job_run(spec.tracking, entry))
-        return
-    helper.submit(
+    sidecar.asker().submit(
         "write_job_run", sidecar.absolute(spec.tracking), entry, done=warn,
         failed=lambda why: sweep.warn(entry.not_tracked(why)),
     )  # fmt: skip

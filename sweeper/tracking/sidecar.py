@@ -17,7 +17,9 @@ the sweep's end.
 Requests are `(operation, args)` frames (a 4-byte length, then a pickle) on the helper's stdin,
 answered in order on its stdout with `("ok", value)` or `("error", one line)`; an error becomes
 the same `TrackingError` the in-process `Tracker` raises. The operations are `Tracker`'s methods
-and `write_job_run`, run by a real `Tracker` in the helper.
+and `write_job_run`, run by a real `Tracker` in the helper (`run_operation`). Without a helper
+(a launcher's worker process, a library caller) `asker()` is `InProcess`: the same operations and
+answers, done at once in this process, so callers have one way to ask.
 
 The helper exits when its stdin closes: at the sweep's end, or when the sweep's process dies
 however it dies (the kernel closes the pipe; SIGKILL included) — after finishing what was already
@@ -137,12 +139,7 @@ class Sidecar:
             self._buf += chunk
 
     def _take(self, answer: tuple[str, Any]) -> None:
-        status, value = answer
-        done, failed = self._pending.popleft()
-        if status == "ok" and done is not None:
-            done(value)
-        elif status != "ok" and failed is not None:
-            failed(str(value))
+        _hand(answer, *self._pending.popleft())
 
     def _next_answer(self) -> tuple[str, Any]:
         if self.gone is not None:
@@ -295,6 +292,29 @@ def _config(fields: dict[str, Any]) -> TrackingConfig:
     return SimpleNamespace(**fields)  # type: ignore[return-value]
 
 
+class InProcess:
+    """No helper (a launcher's worker process, a library caller): what is asked is done here,
+    at once, with the helper's operations and answers."""
+
+    def submit(self, op: str, *args: Any, done: Done | None = None,
+               failed: Failed | None = None) -> None:  # fmt: skip
+        _hand(run_operation(op, args), done, failed)
+
+
+def _hand(answer: tuple[str, Any], done: Done | None, failed: Failed | None) -> None:
+    """An answer to whoever waits for it: `done(value)` or `failed(message)`."""
+    status, value = answer
+    if status == "ok" and done is not None:
+        done(value)
+    elif status != "ok" and failed is not None:
+        failed(str(value))
+
+
+def asker() -> Sidecar | InProcess:
+    """Where tracking requests go: the helper, or this process."""
+    return InProcess() if _current is None else _current
+
+
 def tracker_for(cfg: TrackingConfig) -> Tracker | RemoteTracker:
     """The tracking helper's tracker where the sweep started one, else this process's."""
     from sweeper.tracking.mlflow_client import Tracker
@@ -310,20 +330,27 @@ def _serve(requests: int, answers: int) -> None:
 
     mlflow_client.preload()
     _send(answers, ("ok", READY))
-    ops: dict[str, Callable[..., Any]] = {
-        "write_job_run": lambda cfg, entry: mlflow_client.write_job_run(_config(cfg), entry),
-        **{name: _method(name) for name in mlflow_client.TRACKER_OPS},
-    }
     reader = os.fdopen(requests, "rb", buffering=1 << 16)
     while head := reader.read(_HEADER.size):
         op, args = pickle.loads(reader.read(_HEADER.unpack(head)[0]))
-        try:
-            answer: tuple[str, Any] = ("ok", ops[op](*args))
-        except Exception as e:  # every failure goes back as one line
-            text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            answer = ("error", text if isinstance(e, mlflow_client.TrackingError)
-                      else f"{type(e).__name__}: {text}")  # fmt: skip
-        _send(answers, answer)
+        _send(answers, run_operation(op, args))
+
+
+def run_operation(op: str, args: tuple[Any, ...]) -> tuple[str, Any]:
+    """One request, answered: `("ok", value)`, or `("error", one line)` for any failure."""
+    from sweeper.tracking import mlflow_client
+
+    try:
+        if op == "write_job_run":
+            cfg, entry = args
+            return "ok", mlflow_client.write_job_run(_config(cfg), entry)
+        if op not in mlflow_client.TRACKER_OPS:
+            raise ValueError(f"no tracking operation {op!r}")
+        return "ok", _method(op)(*args)
+    except Exception as e:  # every failure goes back as one line
+        text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        return "error", (text if isinstance(e, mlflow_client.TrackingError)
+                         else f"{type(e).__name__}: {text}")  # fmt: skip
 
 
 def _method(name: str) -> Callable[..., Any]:

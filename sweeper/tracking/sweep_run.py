@@ -20,7 +20,7 @@ import yaml
 from instruments.redact import redact_override
 from sweeper.schema import TrackingConfig
 from sweeper.tracking import sidecar
-from sweeper.tracking.mlflow_client import Tracker, TrackingError, experiment_url
+from sweeper.tracking.mlflow_client import TrackingError, experiment_url
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +71,13 @@ class SweepRun:
         if tracking.baseline_tag:
             tags[BASELINE_TAG] = tracking.baseline_tag
         name = sweep_run_name(sweep_dir)
-        helper = sidecar.current()
-        if helper is not None:
-            self.opening = True
-            cfg = sidecar.absolute(tracking)
-            helper.submit("start_run", cfg, name, tags, None, done=self._opened,
-                          failed=self._not_opened)  # fmt: skip
-            helper.submit("experiment_id", cfg, done=self._say_where)
-            return self.parent_id() if wait else None
-        tracker = Tracker(tracking)
-        try:
-            self._opened(tracker.start_run(name, tags))
-            self._say_where(tracker.experiment_id())
-        except TrackingError as e:
-            self._not_opened(str(e))
-        return self.run_id
+        # (without a helper both are done before `submit` returns)
+        asker, cfg = sidecar.asker(), sidecar.absolute(tracking)
+        self.opening = True
+        asker.submit("start_run", cfg, name, tags, None, done=self._opened,
+                     failed=self._not_opened)  # fmt: skip
+        asker.submit("experiment_id", cfg, done=self._say_where)
+        return self.parent_id() if wait else self.run_id
 
     def _opened(self, run_id: str) -> None:
         self.opening = False
