@@ -71,18 +71,18 @@ class SweepRun:
         if tracking.baseline_tag:
             tags[BASELINE_TAG] = tracking.baseline_tag
         name = sweep_run_name(sweep_dir)
-        # (without a helper both are done before `submit` returns)
-        asker, cfg = sidecar.asker(), sidecar.absolute(tracking)
-        self.opening = True
-        asker.submit("start_run", cfg, name, tags, None, done=self._opened,
-                     failed=self._not_opened)  # fmt: skip
-        asker.submit("experiment_id", cfg, done=self._say_where)
+        self.opening = True  # (without a helper it is done before `submit` returns)
+        sidecar.asker().submit("start_run", sidecar.absolute(tracking), name, tags, None,
+                               done=self._opened, failed=self._not_opened)  # fmt: skip
         return self.parent_id() if wait else self.run_id
 
     def _opened(self, run_id: str) -> None:
         self.opening = False
         self.run_id, self.owned = run_id, True
         os.environ[RUN_ID_ENV] = run_id
+        if self.tracking is not None:  # where to see it (a store that failed is not asked again)
+            sidecar.asker().submit("experiment_id", sidecar.absolute(self.tracking),
+                                   done=self._say_where)  # fmt: skip
 
     def _not_opened(self, why: str) -> None:
         self.opening = False
