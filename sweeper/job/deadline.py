@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from instruments.errors import SweeperError
 
-if TYPE_CHECKING:  # (the sender imports aiohttp: sweeper.job.run imports it ahead, in a thread)
+if TYPE_CHECKING:  # (the sender imports aiohttp: a job imports it while its server starts)
     from sweeper.client.sender import StopAt
 
 T = TypeVar("T")

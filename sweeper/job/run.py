@@ -92,8 +92,8 @@ def run_phases(spec: RunSpec, ctx: JobContext, outcome: Outcome, runtime: Runtim
     measure(spec, prepared, outcome, runtime.pool, deadline)
 
 
-# what `measure` imports: aiohttp, pandas and pyarrow among them, 0.4 s of the first job's CPU,
-# spent while its server starts on the other core rather than after
+# what `measure` imports (keep the two in step): aiohttp, pandas and pyarrow among them, 0.4 s
+# of the first job's CPU, spent while its server starts on the other core rather than after
 MEASURE_MODULES = (
     "sweeper.client.frame", "sweeper.client.runner", "sweeper.client.sessions",
     "sweeper.features.metrics", "sweeper.metrics", "sweeper.metrics.turns",

@@ -54,7 +54,7 @@ def test_a_job_recorded_by_the_helper_is_the_full_child_run(
     assert parent is not None and not sweep.opening
 
     record_job(spec, ctx, outcome, parent, sweep)
-    sidecar.quiet()  # what a job does before its benchmark
+    sidecar.quiet()  # every answer taken (a job only settles before its benchmark)
 
     assert sweep.warnings == []
     client = MlflowClient(store_uri)
