@@ -13,6 +13,7 @@ from tests.integration.faults.live import Done, job_dirs, read_result, run_all
 # the end-of-sweep report (PNG + HTML) is not what these rows are about: spare the CPU
 FAST = ("server.profile=fast", "load.progress=false", "report.enabled=false")
 STALL_TIMEOUT_S, GRACE_S = 2.0, 10.0
+STALL_REQUESTS = 24
 
 RUNS: dict[str, tuple[str, ...]] = {
     # a bad argument: the simulator exits at once (argparse), twice; then a good server config
@@ -29,14 +30,18 @@ RUNS: dict[str, tuple[str, ...]] = {
         "-m", "num_prompts=30,6", "server.crash_after=20", "concurrency=4", "tracking=none", *FAST,
     ),
     # about half the requests stall (by a draw on each request id, new every run): the job's
-    # verdict is not what this run shows, so no share of successes is asked for
+    # verdict is not what this run shows, so no share of successes is asked for. With 24 requests
+    # a run where none or all stall is a one-in-10^7 chance (12 gave one in 2,000)
     "stall": (
         "server.stall_rate=0.5", "server.stall_s=300", f"load.request_timeout_s={STALL_TIMEOUT_S}",
-        "num_prompts=12", "concurrency=12", "min_success_fraction=0", "tracking=none", *FAST,
+        f"num_prompts={STALL_REQUESTS}", f"concurrency={STALL_REQUESTS}",
+        "min_success_fraction=0", "tracking=none", *FAST,
     ),
+    # faults are drawn on each request id, new every run: 150 requests make a run without a
+    # 429 or a cut stream a one-in-10^9 chance (60 gave one in 5,000)
     "http": (
         "server.fail_500_rate=0.15", "server.fail_429_rate=0.15", "server.cut_stream_rate=0.2",
-        "num_prompts=60", "concurrency=8", "tracking=none", *FAST,
+        "num_prompts=150", "concurrency=8", "tracking=none", *FAST,
     ),
 }  # fmt: skip
 
@@ -148,13 +153,13 @@ def test_server_stall_times_out_per_request(ran: dict[str, Done], fault_row: Rec
     first = timeouts["error"].iloc[0] if len(timeouts) else ""
     fault_row(
         "stall",
-        f"{len(timeouts)}/12 requests failed `{first}`, benchmark {result['duration']:.1f} s "
-        f"(timeout {STALL_TIMEOUT_S:g} s), whole run {proc.wall_s:.0f} s; job "
-        f"{result['sweeper']['status']}",
+        f"{len(timeouts)}/{STALL_REQUESTS} requests failed `{first}`, "
+        f"benchmark {result['duration']:.1f} s (timeout {STALL_TIMEOUT_S:g} s), "
+        f"whole run {proc.wall_s:.0f} s; job {result['sweeper']['status']}",
     )
     assert proc.returncode == 0, proc.output[-2000:]
     assert len(timeouts) >= 1 and result["completed"] >= 1
-    assert result["completed"] + len(timeouts) == 12
+    assert result["completed"] + len(timeouts) == STALL_REQUESTS
     assert result["duration"] < STALL_TIMEOUT_S + GRACE_S
     assert (timeouts["e2el_ms"].isna()).all()
 
@@ -175,7 +180,7 @@ def test_http_errors_and_cut_streams_counted_benchmark_goes_on(
     )
     assert proc.returncode == 0, proc.output[-2000:]
     assert result["sweeper"]["status"] == "FINISHED"
-    assert result["completed"] + result["failed"] == 60
+    assert result["completed"] + result["failed"] == 150
     assert reasons.get("http_500", 0) >= 1 and reasons.get("http_429", 0) >= 1
     assert reasons.get("incomplete_response", 0) >= 1
     assert reasons["http_500"] == by_status.get(500) and reasons["http_429"] == by_status.get(429)
