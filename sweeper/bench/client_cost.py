@@ -1,6 +1,6 @@
 """Client CPU per output token and TTFT error against the fake server's truth, sweeper beside
-`vllm bench serve` in the same run (the server on CPU 0, the client on CPU 1, the tools
-alternated, medians of the repeats)."""
+`vllm bench serve` and the floor client in the same run (the server on CPU 0, the client on
+CPU 1, the tools alternated, medians of the repeats)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,15 @@ from pathlib import Path
 import numpy as np
 
 from instruments.http import direct
-from sweeper.bench.clients import ClientRun, Workload, run_sweeper, run_vllm, vllm_available
-from sweeper.bench.procs import background, free_port, pinned
+from sweeper.bench.clients import (
+    ClientRun,
+    Workload,
+    run_floor,
+    run_sweeper,
+    run_vllm,
+    vllm_available,
+)
+from sweeper.bench.procs import background, cpu_between, cpu_samples, free_port, pinned
 
 SERVER_CPU, CLIENT_CPU = 0, 1
 
@@ -50,10 +57,13 @@ def truth_of(url: str) -> Truth:
     return Truth(data["requests"], int(data["last_close_ns"]))
 
 
-def figures_of(run: ClientRun, truth: Truth, w: Workload) -> dict[str, float]:
+def figures_of(run: ClientRun, truth: Truth, w: Workload,
+               server_cpu: list[tuple[int, int]]) -> dict[str, float]:  # fmt: skip
     """CPU µs per output token while the run was on (the first request read by the server ->
     the client closed its connections) and all included (-> the client's exit), the share of a
-    core in flight, and TTFT error (client first-token stamp - the server's first write)."""
+    core in flight (the client's and the server's: a server near 100 % sets the pace, and a
+    client that reads as bytes arrive then spends its core on ever smaller reads), and TTFT
+    error (client first-token stamp - the server's first write)."""
     by_id = truth.requests
     rows = [by_id[rid] for rid in run.stamps if rid in by_id]
     if len(rows) != w.requests:
@@ -66,10 +76,12 @@ def figures_of(run: ClientRun, truth: Truth, w: Workload) -> dict[str, float]:
     ]
     done = run.finished
     in_flight_cpu = done.cpu_between(first_read, run_end)
+    in_flight_ns = max(run_end - first_read, 1)
     return {
         "cpu_us_per_token": in_flight_cpu / 1e3 / tokens,
         "cpu_us_per_token_to_exit": done.cpu_between(first_read) / 1e3 / tokens,
-        "core_share_pct": 100 * in_flight_cpu / max(run_end - first_read, 1),
+        "core_share_pct": 100 * in_flight_cpu / in_flight_ns,
+        "server_core_share_pct": 100 * cpu_between(server_cpu, first_read, run_end) / in_flight_ns,
         "ttft_err_p50_ms": float(np.percentile(errors_ms, 50)),
         "ttft_err_p99_ms": float(np.percentile(errors_ms, 99)),
     }
@@ -83,21 +95,24 @@ def measure(w: Workload, repeats: int, workdir: Path, with_vllm: bool,
     argv = pinned(SERVER_CPU, [sys.executable, "-m", "sweeper.bench.fake_server",
                                "--port", str(port), "--ttft-ms", str(w.ttft_ms),
                                "--itl-ms", str(w.itl_ms)])  # fmt: skip
-    tools = ["sweeper"] + (["vllm"] if with_vllm and vllm_available() else [])
+    tools = ["sweeper", "floor"] + (["vllm"] if with_vllm and vllm_available() else [])
     runs: dict[str, list[dict[str, float]]] = {t: [] for t in tools}
     workdir.mkdir(parents=True, exist_ok=True)
-    with background(argv, url + "/health", workdir / "server.log"):
+    with background(argv, url + "/health", workdir / "server.log") as server:
         for repeat in range(repeats):
             order = tools if repeat % 2 == 0 else tools[::-1]
             for tool in order:
                 folder = workdir / f"{tool}-{repeat}"
                 folder.mkdir()
                 truth_of(url)  # drop what earlier runs left
-                if tool == "sweeper":
-                    run = run_sweeper(url, w, folder, CLIENT_CPU)
-                else:
-                    run = run_vllm(url, w, folder, CLIENT_CPU, f"{w.name}{repeat}")
-                figures = figures_of(run, truth_of(url), w)
+                with cpu_samples(server.pid) as server_cpu:
+                    if tool == "sweeper":
+                        run = run_sweeper(url, w, folder, CLIENT_CPU)
+                    elif tool == "floor":
+                        run = run_floor(url, w, folder, CLIENT_CPU)
+                    else:
+                        run = run_vllm(url, w, folder, CLIENT_CPU, f"{w.name}{repeat}")
+                figures = figures_of(run, truth_of(url), w, server_cpu)
                 log(f"  {w.name} {tool} run {repeat + 1}: " + ", ".join(
                     f"{k}={v:.3g}" for k, v in figures.items()))  # fmt: skip
                 runs[tool].append(figures)

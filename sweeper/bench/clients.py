@@ -1,7 +1,8 @@
-"""The two clients the bench compares, each run as a user runs it against the fake server, on
-its own CPU: sweeper (`python -m sweeper server=external … tracking=none load.progress=false`)
-and vLLM's `vllm bench serve` (0.32, from its own venv). Both send the same requests: the random
-dataset, a fixed output length with ignore_eos, usage in the final chunk only."""
+"""The clients the bench compares, each run as a user runs it against the fake server, on its
+own CPU: sweeper (`python -m sweeper server=external … tracking=none load.progress=false`),
+vLLM's `vllm bench serve` (0.32, from its own venv), and the floor (`floor_client`: a bare
+asyncio client, what this machine allows). They send the same requests: a fixed output length
+with ignore_eos, usage in the final chunk only (sweeper and vLLM from the random dataset)."""
 
 from __future__ import annotations
 
@@ -88,6 +89,22 @@ def run_sweeper(url: str, w: Workload, workdir: Path, cpu: int | None) -> Client
         if not warm
     }  # fmt: skip
     return ClientRun("sweeper", done, stamps, json.loads((job / "result.json").read_text()))
+
+
+def run_floor(url: str, w: Workload, workdir: Path, cpu: int | None) -> ClientRun:
+    """The floor client (`sweeper.bench.floor_client`): what any asyncio client that stamps
+    every token costs on this machine, with no HTTP library and no per-event work."""
+    out = workdir / "floor.json"
+    argv = [
+        sys.executable, "-m", "sweeper.bench.floor_client", "--url", url,
+        "--requests", str(w.requests), "--concurrency", str(w.concurrency),
+        "--output-len", str(w.output_len), "--input-len", str(w.input_len),
+        "--prefix", "floor-", "--out", str(out),
+    ]  # fmt: skip
+    done = Child(pinned(cpu, argv), env=_env(), cwd=workdir).run(timeout_s=600)
+    _check(done, "floor client")
+    stamps = json.loads(out.read_text())["stamps"]
+    return ClientRun("floor", done, {k: (s, f) for k, (s, f) in stamps.items()}, {})
 
 
 def run_vllm(url: str, w: Workload, workdir: Path, cpu: int | None, tag: str) -> ClientRun:

@@ -10,7 +10,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from instruments.http import direct
@@ -48,11 +48,41 @@ class Finished:
 
     def cpu_between(self, start_ns: int, end_ns: int | None = None) -> int:
         """CPU ns spent from `start_ns` to `end_ns` (to its exit when None), from the samples."""
-        return (self.cpu_ns if end_ns is None else self._at(end_ns)) - self._at(start_ns)
+        if end_ns is None:
+            return self.cpu_ns - cpu_at(self.samples, start_ns)
+        return cpu_between(self.samples, start_ns, end_ns)
 
-    def _at(self, t_ns: int) -> int:
-        before = [c for t, c in self.samples if t <= t_ns]
-        return before[-1] if before else 0
+
+def cpu_at(samples: list[tuple[int, int]], t_ns: int) -> int:
+    """CPU ns so far at `t_ns`: the last sample taken by then (0 before the first)."""
+    before = [c for t, c in samples if t <= t_ns]
+    return before[-1] if before else 0
+
+
+def cpu_between(samples: list[tuple[int, int]], start_ns: int, end_ns: int) -> int:
+    return cpu_at(samples, end_ns) - cpu_at(samples, start_ns)
+
+
+@contextlib.contextmanager
+def cpu_samples(pid: int, period_s: float = 0.005) -> Iterator[list[tuple[int, int]]]:
+    """(monotonic ns, CPU ns so far) of process `pid`, every `period_s` while the block runs
+    (a thread of the bench: the sampled process is not disturbed)."""
+    samples: list[tuple[int, int]] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(period_s):
+            cpu = cpu_ns_of(pid)
+            if cpu is not None:
+                samples.append((time.monotonic_ns(), cpu))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield samples
+    finally:
+        stop.set()
+        sampler.join()
 
 
 @dataclass
@@ -61,7 +91,6 @@ class Child:
     env: dict[str, str] | None = None
     cwd: Path | None = None
     period_s: float = 0.005
-    samples: list[tuple[int, int]] = field(default_factory=list)
 
     def run(self, timeout_s: float) -> Finished:
         """Run to its end (killed with its group after `timeout_s`)."""
@@ -70,14 +99,10 @@ class Child:
         with open(out_path, "w+b") as out:
             proc = subprocess.Popen(self.argv, env=self.env, cwd=self.cwd, stdout=out,
                                     stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-            stop = threading.Event()
-            sampler = threading.Thread(target=self._sample, args=(proc.pid, stop), daemon=True)
-            sampler.start()
             try:
-                _, status, usage = _wait4(proc.pid, timeout_s)
+                with cpu_samples(proc.pid, self.period_s) as samples:
+                    _, status, usage = _wait4(proc.pid, timeout_s)
             finally:
-                stop.set()
-                sampler.join()
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.returncode = 0  # reaped by wait4 above; keep Popen from waiting again
@@ -87,13 +112,7 @@ class Child:
         out_path.unlink(missing_ok=True)
         cpu = int((usage.ru_utime + usage.ru_stime) * 1e9)
         code = os.waitstatus_to_exitcode(status)
-        return Finished(code, output, self.samples, cpu, time.monotonic() - t0, end_ns)
-
-    def _sample(self, pid: int, stop: threading.Event) -> None:
-        while not stop.wait(self.period_s):
-            cpu = cpu_ns_of(pid)
-            if cpu is not None:
-                self.samples.append((time.monotonic_ns(), cpu))
+        return Finished(code, output, samples, cpu, time.monotonic() - t0, end_ns)
 
 
 def _wait4(pid: int, timeout_s: float) -> tuple[int, int, os.struct_rusage]:  # type: ignore[name-defined]

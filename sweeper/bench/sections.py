@@ -10,6 +10,8 @@ from sweeper.bench.clients import vllm_available
 from sweeper.bench.report import Figure
 
 Log = Callable[[str], None]
+# the floor client's label: what this machine allows a Python asyncio client (floor_client.py)
+FLOOR = "floor (bare asyncio client, no HTTP library)"
 
 
 def client(workdir: Path, quick: bool, repeats: int, log: Log) -> list[Figure]:
@@ -28,6 +30,12 @@ def client(workdir: Path, quick: bool, repeats: int, log: Log) -> list[Figure]:
         Figure("a_cpu_vs_vllm", "a: CPU/token, sweeper / vllm bench serve",
                a["sweeper"]["cpu_us_per_token"] / va, "×", 0.5),
         Figure("a_vllm_cpu_us_per_token", "a: vllm bench serve CPU/token", va, "µs"),
+        Figure("a_floor_cpu_us_per_token", f"a: {FLOOR} CPU/token",
+               a["floor"]["cpu_us_per_token"], "µs"),
+        Figure("a_core_pct", "a: sweeper core share in flight",
+               a["sweeper"]["core_share_pct"], "%"),
+        Figure("a_server_core_pct", "a: the fake server's core share, same runs",
+               a["sweeper"]["server_core_share_pct"], "%"),
         Figure("a_cpu_us_per_token_to_exit", "a: CPU/token, all included (to exit)",
                a["sweeper"]["cpu_us_per_token_to_exit"], "µs"),
         Figure("a_vllm_cpu_us_per_token_to_exit", "a: vllm bench serve, all included",
@@ -41,6 +49,8 @@ def client(workdir: Path, quick: bool, repeats: int, log: Log) -> list[Figure]:
                b["sweeper"]["cpu_us_per_token"], "µs", 20.0),
         Figure("b_vllm_cpu_us_per_token", "b: vllm bench serve CPU/token",
                b.get("vllm", {}).get("cpu_us_per_token", float("nan")), "µs"),
+        Figure("b_floor_cpu_us_per_token", f"b: {FLOOR} CPU/token",
+               b["floor"]["cpu_us_per_token"], "µs"),
         Figure("b_cpu_us_per_token_to_exit", "b: CPU/token, all included (to exit)",
                b["sweeper"]["cpu_us_per_token_to_exit"], "µs"),
         Figure("b_vllm_cpu_us_per_token_to_exit", "b: vllm bench serve, all included",
@@ -54,6 +64,8 @@ def client(workdir: Path, quick: bool, repeats: int, log: Log) -> list[Figure]:
                idle["sweeper"]["core_share_pct"], "%", 1.0),
         Figure("idle_vllm_core_pct", "idle: vllm bench serve core share",
                idle.get("vllm", {}).get("core_share_pct", float("nan")), "%"),
+        Figure("idle_floor_core_pct", f"idle: {FLOOR} core share",
+               idle["floor"]["core_share_pct"], "%"),
     ]  # fmt: skip
     return out
 

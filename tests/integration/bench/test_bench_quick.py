@@ -21,7 +21,8 @@ OURS = [
     "orchestration_steady_s_per_job",
     "sync_job_dirs_s", "load_report_s", "fidelity_c1_ttft_p99_ms", "fidelity_c64_ttft_p99_ms",
     "fidelity_c256_ttft_p99_ms", "rate_50_error_pct", "rate_200_error_pct",
-    "sim_lateness_p99_ms",
+    "sim_lateness_p99_ms", "a_floor_cpu_us_per_token", "b_floor_cpu_us_per_token",
+    "idle_floor_core_pct", "a_core_pct", "a_server_core_pct",
 ]  # fmt: skip
 BESIDE_VLLM = [
     "a_cpu_vs_vllm", "a_vllm_cpu_us_per_token", "a_vllm_cpu_us_per_token_to_exit",
