@@ -1,17 +1,19 @@
 """`python -m sweeper.bench --quick` runs end to end (so the bench cannot rot): every figure the
-README quotes is in its JSON, a finite number, and its table prints each beside its target. No
-figure's size is asserted: on a shared CI machine they are noise."""
+README quotes is in its JSON, a finite number, and its table prints each beside its target; the
+README's table has a row for each figure and no other. No figure's size is asserted: on a shared
+CI machine they are noise."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
 from sweeper.bench.clients import vllm_available
-from tests.helpers.processes import run_captured
+from tests.helpers.processes import REPO, run_captured
 
 # figures of sweeper itself (always there) and those measured beside `vllm bench serve`
 OURS = [
@@ -46,5 +48,31 @@ def test_quick_bench_writes_every_figure_and_prints_the_table(tmp_path: Path) ->
         assert figures[key]["verdict"] in ("met", "missed", "—")
         assert figures[key]["label"] in done.stdout, key
     assert done.stdout.startswith("sweeper bench (quick;")
+    # the README's rows are the full bench's: sizes differ from the quick run's, names do not
+    printed = {sized(f["label"]) for f in figures.values()}
+    in_readme = readme_table_labels()
+    assert len(in_readme) == len(set(in_readme)), in_readme
+    rows = {sized(label) for label in in_readme}
+    assert printed <= rows, printed - rows
+    if vllm_available():  # then the bench measures every row
+        assert rows == printed, rows - printed
     targets = [f for f in figures.values() if f["target"] is not None]
     assert targets and all(f["verdict"] in ("met", "missed") for f in targets)
+
+
+def sized(label: str) -> str:
+    """A figure's label with its sizes (counts, concurrency) left out."""
+    return re.sub(r"[0-9]+", "#", label.strip())
+
+
+def readme_table_labels() -> list[str]:
+    """The first column of the README's bench table (`| figure (`python -m sweeper.bench`) |`)."""
+    lines = (REPO / "README.md").read_text().splitlines()
+    head = "| figure (`python -m sweeper.bench`)"
+    start = next(i for i, line in enumerate(lines) if line.startswith(head))
+    labels = []
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        labels.append(line[1:].split(" | ")[0].strip().replace("\\|", "|"))
+    return labels
