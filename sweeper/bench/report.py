@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -53,4 +54,29 @@ def write_json(path: Path, figures: list[Figure], context: dict[str, object]) ->
 
 
 def machine_context() -> dict[str, object]:
-    return {"cpus": os.cpu_count(), "load_average": list(os.getloadavg())}
+    return {"cpus": os.cpu_count(), "load_average": list(os.getloadavg()),
+            "python_loop_ms": python_loop_ms()}  # fmt: skip
+
+
+def python_loop_ms(rounds: int = 5) -> float:
+    """CPU ms of one fixed pure-Python loop, the best of `rounds`: how fast this machine runs
+    Python now. A VM's speed changes from day to day (±30 % on ours), so figures from two days
+    compare through it, not through the load average."""
+    best = math.inf
+    for _ in range(rounds):
+        t0 = time.process_time_ns()
+        _fixed_work()
+        best = min(best, (time.process_time_ns() - t0) / 1e6)
+    return best
+
+
+def _fixed_work() -> int:
+    """Arithmetic, a dict and a list in a loop: the kind of work a client's loop does."""
+    seen: dict[int, int] = {}
+    out: list[int] = []
+    total = 0
+    for i in range(200_000):
+        total += i % 7
+        seen[i & 1023] = total
+        out.append(total & 255)
+    return total + len(seen) + len(out)

@@ -40,7 +40,11 @@ def test_quick_bench_writes_every_figure_and_prints_the_table(tmp_path: Path) ->
     done = run_captured([sys.executable, "-m", "sweeper.bench", "--quick", "--json", str(out)],
                         timeout=900, env=env)  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
-    figures = json.loads(out.read_text())["figures"]
+    data = json.loads(out.read_text())
+    figures = data["figures"]
+    # the day's speed, for comparing runs of two days
+    assert 0 < data["context"]["python_loop_ms"] < 10_000, data["context"]
+    assert "fixed Python loop" in done.stdout
     expected = OURS + (BESIDE_VLLM if vllm_available() else [])
     for key in expected:
         assert key in figures, key
