@@ -15,6 +15,12 @@ each time here. The copy guards the repository's list of sources, which the comp
 the store is only read, and what it hands out (`ConfigStore.load`) is a deep copy already. So
 the store, a process-wide singleton, is shared by the copies instead of copied.
 
+Before all that, Hydra composed the whole config once more only to read `hydra.mode` from it
+(`Hydra.get_mode`), 0.15 s. With `-m`/`--multirun` on the command line the answer cannot
+change what runs: a multirun it is, whatever the config says (Hydra's `_run_app` then adds
+`hydra.mode=MULTIRUN` to the overrides, as it does for the usual `None`). So under `-m` the
+mode is `None` without a compose; a run without `-m` still reads it.
+
 Bounded: a grid of thousands of points keeps only the first `MAX_KEPT` (the rest are composed
 again, as before). Not pickled with the loader (a cluster launcher ships the loader to its
 workers, which compose their own job).
@@ -22,10 +28,12 @@ workers, which compose their own job).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra._internal.hydra import Hydra
 from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig
@@ -33,6 +41,8 @@ from omegaconf import DictConfig
 MAX_KEPT = 64
 _KEPT = "_sweeper_composed"
 _original = ConfigLoaderImpl.load_sweep_config
+_original_get_mode = Hydra.get_mode
+MULTIRUN_FLAGS = ("-m", "--multirun")
 Key = tuple[int, tuple[str, ...]]
 
 
@@ -67,6 +77,13 @@ def _load_sweep_config(
     return _original(self, master_config, sweep_overrides)
 
 
+def _get_mode(self: Hydra, config_name: str | None, overrides: list[str]) -> Any:
+    """`hydra.mode` as Hydra's `get_mode` reads it, but no compose under `-m` (see above)."""
+    if any(a in MULTIRUN_FLAGS for a in sys.argv[1:]):
+        return None
+    return _original_get_mode(self, config_name, overrides)
+
+
 def _getstate(self: ConfigLoaderImpl) -> dict[str, Any]:
     return {k: v for k, v in self.__dict__.items() if k != _KEPT}
 
@@ -76,10 +93,11 @@ def _same_store(self: ConfigStore, memo: dict[int, Any]) -> ConfigStore:
 
 
 def install() -> None:
-    """Make this process's Hydra sweepers keep the configs they checked, and its composes share
-    the ConfigStore (idempotent)."""
+    """Make this process's Hydra sweepers keep the configs they checked, its composes share the
+    ConfigStore, and a multirun skip the compose that only reads the mode (idempotent)."""
     ConfigStore.__deepcopy__ = _same_store  # type: ignore[attr-defined]
     Sweeper.validate_batch_is_legal = _validate_batch_is_legal  # type: ignore[method-assign]
     ConfigLoaderImpl.load_sweep_config = _load_sweep_config  # type: ignore[method-assign]
+    Hydra.get_mode = _get_mode  # type: ignore[method-assign]
     if "__getstate__" not in ConfigLoaderImpl.__dict__:
         ConfigLoaderImpl.__getstate__ = _getstate  # type: ignore[method-assign,assignment]

@@ -4,11 +4,13 @@ each once, and are never pickled with the loader."""
 from __future__ import annotations
 
 import pickle
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from hydra import initialize_config_dir
+from hydra._internal.hydra import Hydra
 from hydra.core.global_hydra import GlobalHydra
 from hydra.plugins.sweeper import Sweeper
 from hydra.types import HydraContext, RunMode
@@ -86,3 +88,30 @@ def test_kept_configs_are_bounded_and_not_pickled(
     calls = counting(monkeypatch)
     assert shipped.load_sweep_config(master, ["rate=0"]).rate == 0
     assert calls == [("rate=0",)]
+
+
+@pytest.mark.parametrize("flag", ["-m", "--multirun"])
+def test_a_multirun_does_not_compose_to_read_the_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, flag: str
+) -> None:
+    # the config says RUN: without the flag Hydra's own answer comes back (composed); with it,
+    # None, which Hydra's `_run_app` turns into a multirun, as it does for a config saying RUN
+    (tmp_path / "config.yaml").write_text("concurrency: 1\nhydra:\n  mode: RUN\n")
+    compose_cache.install()
+    composes: list[list[str]] = []
+    original = Hydra.compose_config
+
+    def compose(self: Hydra, config_name: str | None, overrides: list[str], **kw: Any) -> Any:
+        composes.append(list(overrides))
+        return original(self, config_name, overrides, **kw)
+
+    monkeypatch.setattr(Hydra, "compose_config", compose)
+    with initialize_config_dir(config_dir=str(tmp_path), version_base="1.3"):
+        hydra = GlobalHydra.instance().hydra
+        assert hydra is not None
+        monkeypatch.setattr(sys, "argv", ["sweeper", "concurrency=2"])
+        assert hydra.get_mode("config", ["concurrency=2"]) == RunMode.RUN
+        assert composes == [["concurrency=2"]]
+        monkeypatch.setattr(sys, "argv", ["sweeper", flag, "concurrency=2,3"])
+        assert hydra.get_mode("config", ["concurrency=2,3"]) is None
+        assert composes == [["concurrency=2"]]
