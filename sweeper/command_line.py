@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 HELP_FLAGS = ("--help", "-h")
+MULTIRUN_FLAGS = ("-m", "--multirun")
 PLAN_FLAGS = ("plan=true", "plan=True")
 # `plan.k8s_dir=DIR` and the other `plan.*` options (sweeper.k8s) imply `plan=true`
 PLAN_OPTION = "plan."
@@ -20,6 +21,10 @@ UNTRACKED = ("tracking=none", "tracking.enabled=false", "tracking.enabled=False"
 
 def is_help(argv: Sequence[str]) -> bool:
     return any(a in HELP_FLAGS for a in argv)
+
+
+def is_multirun(argv: Sequence[str]) -> bool:
+    return any(a in MULTIRUN_FLAGS for a in argv)
 
 
 def is_plan(argv: Sequence[str]) -> bool:

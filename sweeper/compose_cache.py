@@ -38,11 +38,12 @@ from hydra.core.config_store import ConfigStore
 from hydra.plugins.sweeper import Sweeper
 from omegaconf import DictConfig
 
+from sweeper.command_line import is_multirun
+
 MAX_KEPT = 64
 _KEPT = "_sweeper_composed"
 _original = ConfigLoaderImpl.load_sweep_config
 _original_get_mode = Hydra.get_mode
-MULTIRUN_FLAGS = ("-m", "--multirun")
 Key = tuple[int, tuple[str, ...]]
 
 
@@ -79,7 +80,7 @@ def _load_sweep_config(
 
 def _get_mode(self: Hydra, config_name: str | None, overrides: list[str]) -> Any:
     """`hydra.mode` as Hydra's `get_mode` reads it, but no compose under `-m` (see above)."""
-    if any(a in MULTIRUN_FLAGS for a in sys.argv[1:]):
+    if is_multirun(sys.argv[1:]):
         return None
     return _original_get_mode(self, config_name, overrides)
 

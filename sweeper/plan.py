@@ -31,14 +31,13 @@ from omegaconf.errors import OmegaConfBaseException
 from instruments.errors import ConfigError
 from launchers.kinds import server_kind
 from launchers.pool import fingerprint
-from sweeper.command_line import PLAN_FLAGS, PLAN_OPTION
+from sweeper.command_line import MULTIRUN_FLAGS, PLAN_FLAGS, PLAN_OPTION
 from sweeper.job.context import config_hash, learn_secrets, params
 from sweeper.tracking.history import History, SweepRecord
 from sweeper.tracking.mlflow_client import TrackingError
 
 # per-job overhead besides the benchmark itself (dataset, MLflow, job dir)
 JOB_OVERHEAD_S = 2.0
-_FLAGS = {"-m", "--multirun"}
 
 
 @dataclass
@@ -113,7 +112,7 @@ def make_plan(args: Sequence[str], conf_dir: str, history: bool = True) -> Plan:
 
     register()
     # the plan's own options are no config keys (main reads and checks them)
-    overrides = [a for a in args if a not in _FLAGS and not a.startswith(PLAN_OPTION)]
+    overrides = [a for a in args if a not in MULTIRUN_FLAGS and not a.startswith(PLAN_OPTION)]
     try:
         parser = OverridesParser.create()
         fixed = [
